@@ -1,0 +1,43 @@
+"""Assembling the MCP server from its parts: settings in, a ready `MCPServer` out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.generation import Runtime
+from mcp_server_siliconflow_image.resources import register_resources
+from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.tools import register_tools
+from mcp_server_siliconflow_image.validation import FriendlyArgumentErrors
+
+SERVER_NAME = "siliconflow-image"
+INSTRUCTIONS = """Image generation with SiliconFlow. generate_image turns a prompt into images; the pictures
+come back inline, are saved to disk, and each has a resource URI for the full-size file. Results list the
+saved paths and the seed (reuse it to reproduce an image)."""
+
+
+def build_server(settings: Settings) -> MCPServer[Runtime]:
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        async with runtime.open():
+            yield runtime
+
+    server: MCPServer[Runtime] = MCPServer(
+        SERVER_NAME,
+        title="SiliconFlow Image",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        website_url="https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image",
+        lifespan=lifespan,
+        log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+    )
+    server.middleware.append(FriendlyArgumentErrors(server))
+    register_tools(server, runtime)
+    register_resources(server, runtime.store)
+    return server

@@ -1,0 +1,117 @@
+"""Tool argument types: names, ranges and formats from the provider's spec (../shared/seeds/).
+
+These annotations become the tools' JSON input schema, so the model that calls a tool sees the same
+limits the provider enforces, and out-of-range values are refused before any credit is spent.
+Descriptions are written for that model: what the field does and values that work.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+IMAGE_SIZE_PATTERN = r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$"
+ASPECT_RATIO_PATTERN = r"^[1-9][0-9]?:[1-9][0-9]?$"
+MAX_SEED = 9_999_999_999
+
+Prompt = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=8000,
+        description=(
+            "What the image should show. Be concrete: subject, setting, style, lighting, composition, "
+            'e.g. "a red fox in fresh snow at dawn, soft golden light, photorealistic, 85mm". '
+            "English works for every model; Kolors and Qwen-Image also understand Chinese well."
+        ),
+    ),
+]
+Model = Annotated[
+    str | None,
+    Field(
+        description=(
+            "Model id, e.g. Kwai-Kolors/Kolors (default), Qwen/Qwen-Image (text inside images), "
+            "black-forest-labs/FLUX.1-schnell (fast). Run list_models for all ids and what each accepts."
+        ),
+    ),
+]
+NegativePrompt = Annotated[
+    str | None,
+    Field(
+        max_length=4000,
+        description='What must NOT appear, e.g. "blurry, low quality, watermark, extra fingers". '
+        "Ignored by FLUX models.",
+    ),
+]
+ImageSize = Annotated[
+    str | None,
+    Field(
+        pattern=IMAGE_SIZE_PATTERN,
+        examples=["1024x1024", "768x1024"],
+        description=(
+            'Output size as "WIDTHxHEIGHT" in pixels, e.g. "1024x1024". Each family has native sizes: '
+            "Kolors 1024x1024, 960x1280, 768x1024, 720x1440, 720x1280; Qwen-Image 1328x1328, 1664x928, "
+            "928x1664, 1472x1140, 1140x1472; FLUX 1024x1024, 1024x768, 768x1024. "
+            "Prefer aspect_ratio if you only care about the shape."
+        ),
+    ),
+]
+AspectRatio = Annotated[
+    str | None,
+    Field(
+        pattern=ASPECT_RATIO_PATTERN,
+        examples=["16:9", "1:1"],
+        description=(
+            'Shape instead of an exact size, e.g. "1:1", "16:9", "9:16", "4:3", "3:4": the server picks '
+            "the chosen model's recommended size for it. Do not combine with image_size."
+        ),
+    ),
+]
+BatchSize = Annotated[
+    int | None,
+    Field(ge=1, le=4, description="How many images to generate in one call, 1-4 (default 1). Kolors supports 4."),
+]
+InferenceSteps = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=100,
+        description="Denoising steps, 1-100. More is slower and more detailed. Typical: 20 (Kolors, FLUX), "
+        "50 (Qwen-Image), 4 (FLUX schnell). Default: the model's recommended value.",
+    ),
+]
+GuidanceScale = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=20,
+        description="How strictly to follow the prompt (CFG scale), 0-20. Typical 5-8 (Kolors default 7.5); "
+        "higher follows the prompt more literally, lower is more creative. Not for Qwen-Image (use cfg).",
+    ),
+]
+Seed = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        le=MAX_SEED,
+        description="Random seed, 0-9999999999. Reuse the seed from an earlier result with the same prompt "
+        "and arguments to reproduce an image; omit for a new random one.",
+    ),
+]
+Cfg = Annotated[
+    float | None,
+    Field(
+        ge=0.1,
+        le=20,
+        description="Qwen-Image family only: prompt adherence, 0.1-20 (recommended 4.0 with 50 steps).",
+    ),
+]
+PromptEnhancement = Annotated[
+    bool | None,
+    Field(description="Let the provider rewrite the prompt for better results, where the model supports it."),
+]
+Capability = Annotated[
+    Literal["text-to-image", "image-to-image"] | None,
+    Field(description="Only list models with this capability."),
+]

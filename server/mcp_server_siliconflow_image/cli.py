@@ -1,0 +1,110 @@
+"""The command line: `mcp-server-siliconflow-image [--transport stdio|http] ...`.
+
+stdout belongs to the MCP protocol in stdio mode, so everything else (logs, errors) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.settings import Secret, Settings, SettingsError, parse_base_url, parse_bool
+
+logger = logging.getLogger("mcp_server_siliconflow_image")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-server-siliconflow-image",
+        description=(
+            "MCP server for SiliconFlow image generation. Serves MCP over stdio by default (what Claude "
+            "Desktop, Claude Code, Cursor and VS Code start). Every option can also be set by the environment "
+            "variable named in its help; the flag wins."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
+    parser.add_argument("--host", default=None, help="HTTP only: interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP only: port (default 8000); MCP is at /mcp")
+    parser.add_argument("--api-key", help="SILICONFLOW_API_KEY: the provider key (prefer the variable)")
+    parser.add_argument("--base-url", help="SILICONFLOW_BASE_URL (default https://api.siliconflow.cn/v1)")
+    parser.add_argument("--image-dir", help="SILICONFLOW_IMAGE_DIR: where images are saved")
+    parser.add_argument("--default-model", help="SILICONFLOW_DEFAULT_MODEL (default Kwai-Kolors/Kolors)")
+    parser.add_argument("--edit-model", help="SILICONFLOW_EDIT_MODEL (default Qwen/Qwen-Image-Edit-2509)")
+    parser.add_argument("--input-dirs", help="SILICONFLOW_INPUT_DIRS: folders edit_image may read files from")
+    parser.add_argument("--timeout", type=float, help="SILICONFLOW_TIMEOUT: seconds per generation (default 180)")
+    parser.add_argument(
+        "--inline-max-bytes",
+        type=int,
+        help="SILICONFLOW_INLINE_MAX_BYTES: inline image budget (default 900000)",
+    )
+    parser.add_argument(
+        "--structured-output", help="SILICONFLOW_STRUCTURED_OUTPUT: true/false (default true)", metavar="BOOL"
+    )
+    parser.add_argument("--mcp-token", help="SILICONFLOW_MCP_TOKEN: bearer token HTTP clients must send")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
+    return parser
+
+
+def settings_from_args(options: argparse.Namespace) -> Settings:
+    import os
+    from pathlib import Path
+
+    overrides: dict[str, object] = {
+        "transport": options.transport,
+        "host": options.host,
+        "port": options.port,
+        "log_level": options.log_level,
+        "default_model": options.default_model,
+        "edit_model": options.edit_model,
+        "timeout": options.timeout,
+        "inline_max_bytes": options.inline_max_bytes,
+    }
+    if options.api_key:
+        overrides["api_key"] = Secret(options.api_key)
+    if options.mcp_token:
+        overrides["mcp_token"] = Secret(options.mcp_token)
+    if options.base_url:
+        overrides["base_url"] = parse_base_url("--base-url", options.base_url)
+    if options.image_dir:
+        overrides["image_dir"] = Path(options.image_dir).expanduser().resolve()
+    if options.input_dirs is not None:
+        overrides["input_dirs"] = tuple(
+            Path(part).expanduser().resolve() for part in options.input_dirs.split(os.pathsep) if part.strip()
+        )
+    if options.structured_output is not None:
+        overrides["structured_output"] = parse_bool("--structured-output", options.structured_output)
+    if options.timeout is not None and options.timeout <= 0:
+        raise SettingsError("--timeout must be greater than 0")
+    if options.inline_max_bytes is not None and options.inline_max_bytes < 0:
+        raise SettingsError("--inline-max-bytes must be 0 or more")
+    return Settings.load(None, **overrides)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL at INFO; provider image URLs carry signatures.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    configure_logging(options.log_level)
+    try:
+        settings = settings_from_args(options)
+    except SettingsError as error:
+        parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
+
+    from mcp_server_siliconflow_image.transports import serve
+
+    serve(settings)

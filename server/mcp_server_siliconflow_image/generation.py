@@ -1,0 +1,105 @@
+"""One generating call from request to saved files: ask, fetch every image at once, save, report.
+
+Provider links die after an hour, so the images are fetched in parallel right after the provider
+answers, and each one that arrives is on disk before the tool returns. One image that cannot be
+fetched does not cost the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+from mcp_types import CallToolResult
+
+from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
+from mcp_server_siliconflow_image.payload import ProviderRequest
+from mcp_server_siliconflow_image.provider import (
+    ProviderClient,
+    ProviderError,
+    ProviderImage,
+    create_http_client,
+)
+from mcp_server_siliconflow_image.results import FailedImageOut, FetchedImage, build_result
+from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.storage import ImageStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the tools share for the server's life: settings, the image folder, the connection pool."""
+
+    settings: Settings
+    store: ImageStore = field(init=False)
+    _provider: ProviderClient | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.store = ImageStore(self.settings.image_dir)
+
+    @property
+    def provider(self) -> ProviderClient:
+        if self._provider is None:
+            raise RuntimeError("the provider client is opened by the server's lifespan")
+        return self._provider
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[Runtime]:
+        async with create_http_client(self.settings) as http:
+            self._provider = ProviderClient(self.settings, http)
+            try:
+                yield self
+            finally:
+                self._provider = None
+
+
+async def generate(runtime: Runtime, request: ProviderRequest) -> CallToolResult:
+    """Run `request` against the provider and return the contract's result (raises ProviderError)."""
+    generation = await runtime.provider.generate(request.payload)
+    slots: list[FetchedImage | FailedImageOut | None] = [None] * len(generation.outputs)
+
+    async def fetch_and_save(index: int, output: ProviderImage) -> None:
+        try:
+            data = await runtime.provider.fetch_image(output)
+            image_format = identify(data)
+            saved = await anyio.to_thread.run_sync(
+                partial(runtime.store.save, data, image_format, seed=generation.seed, index=index + 1)
+            )
+            slots[index] = FetchedImage(saved, data)
+        except (ProviderError, NotAnImageError, OSError) as error:
+            logger.warning("image %d of %d not saved: %s", index + 1, len(slots), error)
+            slots[index] = FailedImageOut(index=index + 1, error=_describe_failure(error))
+
+    async with anyio.create_task_group() as group:
+        for index, output in enumerate(generation.outputs):
+            group.start_soon(fetch_and_save, index, output)
+
+    fetched = [slot for slot in slots if isinstance(slot, FetchedImage)]
+    failed = [slot for slot in slots if isinstance(slot, FailedImageOut)]
+    model = str(request.payload["model"])
+    return await anyio.to_thread.run_sync(
+        partial(
+            build_result,
+            model=model,
+            seed=generation.seed,
+            inference_seconds=generation.inference_seconds,
+            images=fetched,
+            failed=failed,
+            notes=request.notes,
+            inline_max_bytes=runtime.settings.inline_max_bytes,
+            structured=runtime.settings.structured_output,
+        )
+    )
+
+
+def _describe_failure(error: Exception) -> str:
+    if isinstance(error, NotAnImageError):
+        return f"the provider's link did not return an image: {error}. Nothing was saved for it."
+    if isinstance(error, OSError):
+        return f"could not save the image: {error.strerror or error}. Check SILICONFLOW_IMAGE_DIR."
+    return str(error)

@@ -1,0 +1,78 @@
+"""Turning tool arguments into the provider request, by the chosen model's rules (catalog.py).
+
+Arguments a known model does not take are left out and reported, so nothing is silently ignored
+and no credit is spent on a request the provider would refuse. Unknown models get what the caller
+gave, unchanged: the provider lists new models before this catalog knows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp_server_siliconflow_image.catalog import ModelInfo, size_for_aspect_ratio, supported_aspect_ratios
+
+
+class InvalidArgumentError(ValueError):
+    """An argument that cannot work; the message names the field and the values that would."""
+
+
+@dataclass
+class ProviderRequest:
+    payload: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.payload.get("batch_size", 1))
+
+
+def build_request(
+    *,
+    model: str,
+    model_info: ModelInfo | None,
+    prompt: str,
+    aspect_ratio: str | None,
+    options: dict[str, Any],
+) -> ProviderRequest:
+    """The JSON body for `POST /images/generations`: exactly the fields that apply, never a null."""
+    given = {name: value for name, value in options.items() if value is not None}
+    notes: list[str] = []
+    if aspect_ratio is not None:
+        if "image_size" in given:
+            raise InvalidArgumentError(
+                "Give either image_size or aspect_ratio, not both: aspect_ratio picks the model's own size."
+            )
+        size = size_for_aspect_ratio(model_info, aspect_ratio)
+        if size is None:
+            allowed = ", ".join(supported_aspect_ratios(model_info))
+            raise InvalidArgumentError(
+                f"aspect_ratio {aspect_ratio!r} has no recommended size for {model}; "
+                f"allowed values: {allowed} (or give image_size as WIDTHxHEIGHT)."
+            )
+        given["image_size"] = size
+        notes.append(f"aspect_ratio {aspect_ratio} -> image_size {size} (recommended for {model}).")
+
+    payload: dict[str, Any] = {"model": model, "prompt": prompt}
+    if model_info is None:
+        payload.update(given)
+        notes.append(f"{model} is not in the built-in catalog: arguments were sent unchanged.")
+        return ProviderRequest(payload, notes)
+
+    accepted = model_info.arguments
+    dropped = sorted(name for name in given if name not in accepted)
+    if dropped:
+        notes.append(f"Not sent, because {model} does not accept them: {', '.join(dropped)}.")
+    for name, value in given.items():
+        if name in accepted:
+            payload[name] = value
+    max_batch = model_info.family.max_batch_size
+    if payload.get("batch_size", 1) > max_batch:
+        raise InvalidArgumentError(
+            f"batch_size {payload['batch_size']} is too large for {model}: allowed 1-{max_batch}. "
+            "Call the tool again for more images, or use Kwai-Kolors/Kolors (up to 4)."
+        )
+    for name, value in model_info.family.defaults.items():
+        if name in accepted and name not in payload:
+            payload[name] = value
+    return ProviderRequest(payload, notes)

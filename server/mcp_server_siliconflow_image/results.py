@@ -1,0 +1,160 @@
+"""The result of a generating call, as CONTRACT.md fixes it.
+
+Content, in order: one image block per image (the original, or a preview when the batch would not fit
+the client's size limit), one resource_link per image to the full-size file, one short text. The same
+facts go into `structuredContent`, because some clients show the model only that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from pydantic import BaseModel, Field
+
+from mcp_server_siliconflow_image.previews import (
+    InlineImage,
+    base64_length,
+    fits_inline,
+    inline_budget_per_image,
+    make_preview,
+    original_inline,
+)
+from mcp_server_siliconflow_image.storage import SavedImage
+
+
+class TimingsOut(BaseModel):
+    inference: float | None = Field(None, description="Seconds the provider spent generating.")
+
+
+class ImageOut(BaseModel):
+    path: str = Field(description="Absolute path of the saved full-size file: exactly the provider's bytes.")
+    uri: str = Field(description="MCP resource URI; resources/read returns the full-size bytes.")
+    mime_type: str
+    width: int
+    height: int
+    bytes: int = Field(description="Size of the saved file in bytes.")
+    sha256: str
+    inline: Literal["original", "preview", "none"] = Field(
+        description="What the image content block holds: the original bytes, a smaller JPEG preview, or nothing."
+    )
+
+
+class FailedImageOut(BaseModel):
+    index: int = Field(description="1-based position of the image in the batch.")
+    error: str
+
+
+class GenerationResult(BaseModel):
+    """Structured result of generate_image and edit_image."""
+
+    model: str
+    seed: int | None = Field(description="The seed the provider used; pass it again to reproduce the image.")
+    timings: TimingsOut
+    images: list[ImageOut]
+    failed: list[FailedImageOut] = Field(
+        default_factory=list, description="Images the provider generated that could not be fetched."
+    )
+    notes: list[str] = Field(default_factory=list, description="Adjusted arguments, previews and other remarks.")
+
+
+@dataclass(frozen=True)
+class FetchedImage:
+    saved: SavedImage
+    data: bytes
+
+
+def build_result(
+    *,
+    model: str,
+    seed: int | None,
+    inference_seconds: float | None,
+    images: list[FetchedImage],
+    failed: list[FailedImageOut],
+    notes: list[str],
+    inline_max_bytes: int,
+    structured: bool,
+) -> CallToolResult:
+    inlines = choose_inline_images(images, inline_max_bytes)
+    notes = list(notes)
+    previews = sum(1 for inline in inlines if inline is not None and inline.is_preview)
+    if previews:
+        notes.append(
+            f"{previews} inline image(s) are smaller JPEG previews so the result fits the client's size limit; "
+            "the full-size originals are saved at the listed paths and readable via their resource URIs."
+        )
+    if inline_max_bytes == 0:
+        notes.append("Inline images are off (SILICONFLOW_INLINE_MAX_BYTES=0); read the files or resource URIs.")
+
+    result = GenerationResult(
+        model=model,
+        seed=seed,
+        timings=TimingsOut(inference=inference_seconds),
+        images=[_image_out(image.saved, inline) for image, inline in zip(images, inlines, strict=True)],
+        failed=failed,
+        notes=notes,
+    )
+    content: list[ContentBlock] = [
+        ImageContent(type="image", data=inline.data_base64, mime_type=inline.mime_type)
+        for inline in inlines
+        if inline is not None
+    ]
+    content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
+    content.append(TextContent(type="text", text=summary_text(result)))
+    return CallToolResult(
+        content=content,
+        structured_content=result.model_dump(mode="json") if structured else None,
+        is_error=not images,
+    )
+
+
+def choose_inline_images(images: list[FetchedImage], budget: int) -> list[InlineImage | None]:
+    """Originals when the whole batch fits `budget` (base64 bytes), else a preview for each image."""
+    if budget <= 0 or not images:
+        return [None] * len(images)
+    share = inline_budget_per_image(budget, len(images))
+    whole_batch = sum(base64_length(len(image.data)) for image in images)
+    chosen: list[InlineImage | None] = []
+    for image in images:
+        saved = image.saved
+        if whole_batch <= budget and fits_inline(len(image.data), saved.width, saved.height, budget):
+            chosen.append(original_inline(image.data, saved.mime_type, saved.width, saved.height))
+        else:
+            chosen.append(make_preview(image.data, share))
+    return chosen
+
+
+def summary_text(result: GenerationResult) -> str:
+    count = len(result.images)
+    lines = [f"Generated {count} image{'s' if count != 1 else ''} with {result.model} (seed {result.seed})."]
+    for index, image in enumerate(result.images, start=1):
+        shown = {"original": "", "preview": ", shown as a preview", "none": ", not shown inline"}[image.inline]
+        lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}) {image.uri}")
+    lines += [f"Image {failure.index} failed: {failure.error}" for failure in result.failed]
+    lines += [f"Note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _image_out(saved: SavedImage, inline: InlineImage | None) -> ImageOut:
+    return ImageOut(
+        path=str(saved.path),
+        uri=saved.uri,
+        mime_type=saved.mime_type,
+        width=saved.width,
+        height=saved.height,
+        bytes=saved.size,
+        sha256=saved.sha256,
+        inline="none" if inline is None else ("preview" if inline.is_preview else "original"),
+    )
+
+
+def _resource_link(saved: SavedImage, index: int) -> ResourceLink:
+    return ResourceLink(
+        type="resource_link",
+        name=saved.path.name,
+        title=f"Generated image {index} (full size)",
+        uri=saved.uri,
+        mime_type=saved.mime_type,
+        size=saved.size,
+    )

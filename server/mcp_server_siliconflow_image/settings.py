@@ -1,0 +1,184 @@
+"""Configuration from environment variables and command-line flags (a flag wins over its variable).
+
+The names are part of the public contract (CONTRACT.md): client configs and install manifests set them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
+DEFAULT_MODEL = "Kwai-Kolors/Kolors"
+DEFAULT_EDIT_MODEL = "Qwen/Qwen-Image-Edit-2509"
+DEFAULT_TIMEOUT_SECONDS = 180.0
+# Claude Desktop refuses a tool result over 1,048,576 bytes; this leaves room for the text,
+# the resource links and the structured result around the base64 image data.
+DEFAULT_INLINE_MAX_BYTES = 900_000
+DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+
+Transport = Literal["stdio", "http"]
+
+ENV_VARIABLES: dict[str, str] = {
+    "SILICONFLOW_API_KEY": "api_key",
+    "SILICONFLOW_BASE_URL": "base_url",
+    "SILICONFLOW_IMAGE_DIR": "image_dir",
+    "SILICONFLOW_DEFAULT_MODEL": "default_model",
+    "SILICONFLOW_EDIT_MODEL": "edit_model",
+    "SILICONFLOW_INPUT_DIRS": "input_dirs",
+    "SILICONFLOW_TIMEOUT": "timeout",
+    "SILICONFLOW_INLINE_MAX_BYTES": "inline_max_bytes",
+    "SILICONFLOW_STRUCTURED_OUTPUT": "structured_output",
+    "SILICONFLOW_MCP_TOKEN": "mcp_token",
+}
+"""Every environment variable the server reads, mapped to the settings field it fills."""
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable and what it accepts."""
+
+
+class Secret:
+    """A string that never shows itself in repr(), str(), logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret | None = None
+    base_url: str = DEFAULT_BASE_URL
+    image_dir: Path = field(default_factory=lambda: default_image_dir())
+    default_model: str = DEFAULT_MODEL
+    edit_model: str = DEFAULT_EDIT_MODEL
+    input_dirs: tuple[Path, ...] | None = None
+    """None means "the transport's default" (see `allowed_input_dirs`)."""
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
+    structured_output: bool = True
+    mcp_token: Secret | None = None
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    transport: Transport = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def generations_url(self) -> str:
+        return f"{self.base_url}/images/generations"
+
+    def allowed_input_dirs(self) -> tuple[Path, ...]:
+        """Folders `edit_image` may read from: over stdio the user's own files, over HTTP none by default.
+
+        A remote caller must never be able to read the host's files unless the operator said so.
+        """
+        if self.input_dirs is not None:
+            return self.input_dirs
+        if self.transport == "http":
+            return ()
+        return (Path.home(), self.image_dir)
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
+        """Build settings from `env` (default: os.environ), then apply non-None `overrides` (CLI flags)."""
+        source = os.environ if env is None else env
+        raw: dict[str, object] = {}
+        for variable, name in ENV_VARIABLES.items():
+            value = source.get(variable, "").strip()
+            if value:
+                raw[name] = _parse(variable, name, value)
+        raw.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**raw)  # type: ignore[arg-type]
+
+
+def _parse(variable: str, name: str, value: str) -> object:
+    if name in {"api_key", "mcp_token"}:
+        return Secret(value)
+    if name == "base_url":
+        return parse_base_url(variable, value)
+    if name == "image_dir":
+        return Path(value).expanduser().resolve()
+    if name == "input_dirs":
+        return tuple(Path(part).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
+    if name == "timeout":
+        return _positive_number(variable, value)
+    if name == "inline_max_bytes":
+        return _non_negative_int(variable, value)
+    if name == "structured_output":
+        return parse_bool(variable, value)
+    return value
+
+
+def parse_base_url(variable: str, value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise SettingsError(f"{variable} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}")
+    return value.rstrip("/")
+
+
+def parse_bool(variable: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{variable} must be true or false, got {value!r}")
+
+
+def _positive_number(variable: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number <= 0:
+        raise SettingsError(f"{variable} must be a number of seconds greater than 0, got {value!r}")
+    return number
+
+
+def _non_negative_int(variable: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise SettingsError(f"{variable} must be a whole number of bytes, 0 or more, got {value!r}")
+    return number
+
+
+def default_image_dir() -> Path:
+    """A per-user folder that survives reboots; never the working directory.
+
+    Claude Desktop starts servers with `/` as the working directory, so a relative default would
+    either fail or scatter images across the file system.
+    """
+    home = Path.home()
+    pictures = home / "Pictures"
+    if pictures.is_dir():
+        return pictures / "SiliconFlow"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
+    return base / "mcp-server-siliconflow-image" / "images"

@@ -1,0 +1,84 @@
+"""Shared fixtures: a real stand-in provider on loopback and real MCP clients (in memory, stdio, HTTP)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mcp.client.stdio import StdioServerParameters
+from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, TextContent
+
+from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
+
+API_KEY = "sk-test-0123456789abcdef-SECRET"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def _standin_server() -> Iterator[RunningStandIn]:
+    with running_standin(StandInState(api_key=API_KEY)) as standin:
+        yield standin
+
+
+@pytest.fixture
+def standin(_standin_server: RunningStandIn) -> Iterator[RunningStandIn]:
+    """The stand-in provider, reset to its defaults for each test."""
+    state = _standin_server.state
+    state.reset()
+    state.api_key = API_KEY
+    state.image_kind = "pattern"
+    state.response_shape = "images"
+    state.inference_delay = 0.0
+    state.content_type = None
+    yield _standin_server
+    state.reset()
+
+
+@pytest.fixture
+def image_dir(tmp_path: Path) -> Path:
+    return tmp_path / "images"
+
+
+@pytest.fixture
+def server_env(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for a server subprocess wired to the stand-in (HOME isolated from the real one)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "SILICONFLOW_API_KEY": API_KEY,
+        "SILICONFLOW_BASE_URL": standin.base_url,
+        "SILICONFLOW_IMAGE_DIR": str(image_dir),
+        "HOME": str(home),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+def server_command() -> str:
+    """The installed console script, as a client config would start it."""
+    script = shutil.which("mcp-server-siliconflow-image", path=str(Path(sys.executable).parent))
+    assert script, "the console script is not installed: pip install -e '.[test]'"
+    return script
+
+
+def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
+    return StdioServerParameters(command=server_command(), args=list(args), env=env, cwd=os.sep)
+
+
+def first_text(result: CallToolResult) -> str:
+    """The text of a result's first text block (error results have only that)."""
+    return next(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def blob_bytes(read: ReadResourceResult) -> bytes:
+    content = read.contents[0]
+    assert isinstance(content, BlobResourceContents), "an image resource must be a blob"
+    return base64.b64decode(content.blob)

@@ -1,0 +1,106 @@
+"""The provider client against the stand-in: both response shapes, inline base64, honest errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp_types import ImageContent
+
+from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.settings import Secret, Settings
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
+from tests.conftest import API_KEY, first_text
+
+pytestmark = pytest.mark.anyio
+
+
+async def generate(standin: RunningStandIn, tmp_path: Path, **arguments: object):
+    settings = Settings(api_key=Secret(API_KEY), base_url=standin.base_url, image_dir=tmp_path)
+    async with Client(build_server(settings)) as client:
+        return await client.call_tool("generate_image", {"prompt": "a boat", **arguments})
+
+
+@pytest.mark.parametrize("shape", ["images", "data", "b64_json"])
+async def test_every_response_shape_gives_the_same_saved_bytes(
+    standin: RunningStandIn, tmp_path: Path, shape: str
+) -> None:
+    standin.state.response_shape = shape  # type: ignore[assignment]
+    result = await generate(standin, tmp_path, seed=9)
+    assert not result.is_error, result.content
+    from mcp_server_siliconflow_image.standin import render_image
+
+    expected, _ = render_image("pattern", "a boat", 9, (1024, 1024), 1)
+    assert Path(result.structured_content["images"][0]["path"]).read_bytes() == expected
+
+
+async def test_a_jpeg_served_as_octet_stream_is_saved_as_jpeg(standin: RunningStandIn, tmp_path: Path) -> None:
+    standin.state.image_kind = "jpeg"
+    standin.state.content_type = "application/octet-stream"
+    result = await generate(standin, tmp_path)
+    image = result.structured_content["images"][0]
+    assert image["mime_type"] == "image/jpeg" and image["path"].endswith(".jpg")
+    assert [b.mime_type for b in result.content if isinstance(b, ImageContent)] == ["image/jpeg"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (
+            400,
+            "HTTP 400 (provider code 50400): stand-in: injected HTTP 400. The provider rejected the arguments",
+        ),
+        (404, "run list_models"),
+        (429, "Rate limited"),
+        (503, "overloaded"),
+        (504, "timed out"),
+    ],
+)
+async def test_provider_errors_say_what_happened_and_what_to_do(
+    standin: RunningStandIn, tmp_path: Path, status: int, expected: str
+) -> None:
+    standin.state.faults.append(Fault(status=status, times=10))
+    result = await generate(standin, tmp_path)
+    assert result.is_error
+    assert expected in first_text(result)
+    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
+
+
+async def test_gateway_error_shape_is_understood(standin: RunningStandIn, tmp_path: Path) -> None:
+    standin.state.faults.append(
+        Fault(status=400, body={"error": {"code": "invalid_size", "message": "size 10x10 unsupported"}})
+    )
+    result = await generate(standin, tmp_path)
+    assert "(provider code invalid_size): size 10x10 unsupported" in first_text(result)
+
+
+async def test_an_error_that_echoes_the_key_is_redacted(standin: RunningStandIn, tmp_path: Path) -> None:
+    standin.state.faults.append(Fault(status=401, body={"code": 20012, "message": f"bad token {API_KEY}"}))
+    result = await generate(standin, tmp_path)
+    assert API_KEY not in first_text(result)
+    assert "bad token [redacted]" in first_text(result)
+
+
+async def test_unreachable_provider_is_explained(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(api_key=Secret(API_KEY), base_url=f"http://127.0.0.1:{port}/v1", image_dir=tmp_path)
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("generate_image", {"prompt": "x"})
+    assert result.is_error
+    assert "Could not reach the provider" in first_text(result) and "SILICONFLOW_BASE_URL" in first_text(result)
+
+
+async def test_one_broken_link_does_not_cost_the_other_images(standin: RunningStandIn, tmp_path: Path) -> None:
+    standin.state.faults.append(Fault(target="download", kind="html", index=2))
+    result = await generate(standin, tmp_path, batch_size=3)
+    assert not result.is_error
+    structured = result.structured_content
+    assert len(structured["images"]) == 2
+    assert structured["failed"][0]["index"] == 2
+    assert "did not return an image" in structured["failed"][0]["error"]
+    assert len(list(tmp_path.iterdir())) == 2
