@@ -13,6 +13,7 @@ import pytest
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, TextContent
 
+from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
@@ -32,15 +33,9 @@ def _standin_server() -> Iterator[RunningStandIn]:
 @pytest.fixture
 def standin(_standin_server: RunningStandIn) -> Iterator[RunningStandIn]:
     """The stand-in provider, reset to its defaults for each test."""
-    state = _standin_server.state
-    state.reset()
-    state.api_key = API_KEY
-    state.image_kind = "pattern"
-    state.response_shape = "images"
-    state.inference_delay = 0.0
-    state.content_type = None
+    _standin_server.state.reset()
     yield _standin_server
-    state.reset()
+    _standin_server.state.reset()
 
 
 @pytest.fixture
@@ -82,3 +77,14 @@ def blob_bytes(read: ReadResourceResult) -> bytes:
     content = read.contents[0]
     assert isinstance(content, BlobResourceContents), "an image resource must be a blob"
     return base64.b64decode(content.blob)
+
+
+@pytest.fixture
+def settings(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> Settings:
+    """Settings for an in-memory server wired to the stand-in; local inputs allowed under tmp_path/inputs."""
+    return Settings(
+        api_key=Secret(API_KEY),
+        base_url=standin.base_url,
+        image_dir=image_dir,
+        input_dirs=(tmp_path / "inputs",),
+    )

@@ -115,3 +115,32 @@ Capability = Annotated[
     Literal["text-to-image", "image-to-image"] | None,
     Field(description="Only list models with this capability."),
 ]
+EditPrompt = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=8000,
+        description=(
+            'The edit to make, as an instruction: "change the car to red", "add a rainbow in the sky", '
+            '"put the cat from image 2 on the sofa in image 1". Say what must stay unchanged, too.'
+        ),
+    ),
+]
+EditModel = Annotated[
+    str | None,
+    Field(
+        description=(
+            "Model id, e.g. Qwen/Qwen-Image-Edit-2509 (default; up to 3 input images), Qwen/Qwen-Image-Edit "
+            "(1 image), Kwai-Kolors/Kolors (image-to-image restyling). Run list_models for all."
+        ),
+    ),
+]
+_INPUT_FORMS = (
+    "an absolute local file path (e.g. a path from an earlier result), an https:// URL, "
+    "or base64 / a data:image/png;base64,... URI. PNG, JPEG or WebP, up to 10 MB."
+)
+InputImage = Annotated[str, Field(min_length=1, description=f"The image to edit: {_INPUT_FORMS}")]
+ExtraInputImage = Annotated[
+    str | None,
+    Field(description=f"Another input image for multi-image edit models (Qwen/Qwen-Image-Edit-2509): {_INPUT_FORMS}"),
+]

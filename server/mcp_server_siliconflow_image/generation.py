@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
+import httpx
 from mcp_types import CallToolResult
 
+from mcp_server_siliconflow_image.directory import ModelDirectory
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
 from mcp_server_siliconflow_image.payload import ProviderRequest
 from mcp_server_siliconflow_image.provider import (
@@ -37,25 +39,30 @@ class Runtime:
 
     settings: Settings
     store: ImageStore = field(init=False)
-    _provider: ProviderClient | None = field(default=None, init=False)
+    directory: ModelDirectory = field(init=False, default_factory=ModelDirectory)
+    _http: httpx.AsyncClient | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = ImageStore(self.settings.image_dir)
 
     @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("the HTTP client is opened by the server's lifespan")
+        return self._http
+
+    @property
     def provider(self) -> ProviderClient:
-        if self._provider is None:
-            raise RuntimeError("the provider client is opened by the server's lifespan")
-        return self._provider
+        return ProviderClient(self.settings, self.http)
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Runtime]:
         async with create_http_client(self.settings) as http:
-            self._provider = ProviderClient(self.settings, http)
+            self._http = http
             try:
                 yield self
             finally:
-                self._provider = None
+                self._http = None
 
 
 async def generate(runtime: Runtime, request: ProviderRequest) -> CallToolResult:

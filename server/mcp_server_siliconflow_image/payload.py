@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_server_siliconflow_image.catalog import ModelInfo, size_for_aspect_ratio, supported_aspect_ratios
+from mcp_server_siliconflow_image.catalog import (
+    MODELS,
+    Capability,
+    ModelInfo,
+    size_for_aspect_ratio,
+    supported_aspect_ratios,
+)
 
 
 class InvalidArgumentError(ValueError):
@@ -76,3 +82,21 @@ def build_request(
         if name in accepted and name not in payload:
             payload[name] = value
     return ProviderRequest(payload, notes)
+
+
+def check_model_fits(model: str, model_info: ModelInfo | None, capability: Capability, input_images: int) -> None:
+    """Refuse a known model that cannot do what the tool asks, naming the models that can."""
+    if model_info is None:
+        return
+    if capability not in model_info.capabilities:
+        able = ", ".join(info.id for info in MODELS if capability in info.capabilities)
+        other_tool = "generate_image" if capability == "image-to-image" else "edit_image"
+        raise InvalidArgumentError(
+            f"{model} does not do {capability} (use it with {other_tool}); models that do: {able}."
+        )
+    if input_images > model_info.max_input_images:
+        multi = ", ".join(info.id for info in MODELS if info.max_input_images >= input_images)
+        raise InvalidArgumentError(
+            f"{model} takes {model_info.max_input_images} input image(s), {input_images} were given; "
+            f"for multi-image edits use {multi}."
+        )

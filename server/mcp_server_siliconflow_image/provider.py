@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
 from mcp_server_siliconflow_image.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,16 @@ class GenerationResponse(BaseModel):
         return self.images or self.data
 
 
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+
+
+class ModelListing(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    data: list[ModelEntry] = Field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Generation:
     outputs: list[ProviderImage]
@@ -91,13 +102,34 @@ class ProviderClient:
 
     async def generate(self, payload: dict[str, Any]) -> Generation:
         """POST one generation request; raise ProviderError with an actionable message on failure."""
+        response = await self._request("POST", self._settings.generations_url, json=payload)
+        try:
+            parsed = GenerationResponse.model_validate_json(response.content)
+        except ValidationError as error:
+            raise ProviderError(
+                "The provider answered 200 but not with an image generation result; "
+                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API."
+            ) from error
+        if not parsed.outputs:
+            raise ProviderError("The provider answered without any image (maybe filtered by its content policy).")
+        inference = parsed.timings.inference if parsed.timings else None
+        return Generation(parsed.outputs, parsed.seed, inference)
+
+    async def list_model_ids(self, sub_type: str) -> list[str]:
+        """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
+        response = await self._request(
+            "GET", f"{self._settings.base_url}/models", params={"type": "image", "sub_type": sub_type}
+        )
+        try:
+            listing = ModelListing.model_validate_json(response.content)
+        except ValidationError as error:
+            raise ProviderError("The provider's model list was not in the expected format.") from error
+        return [entry.id for entry in listing.data]
+
+    async def _request(self, method: str, url: str, **options: Any) -> httpx.Response:
         key = self._require_key()
         try:
-            response = await self._http.post(
-                self._settings.generations_url,
-                json=payload,
-                headers={"Authorization": f"Bearer {key}"},
-            )
+            response = await self._http.request(method, url, headers={"Authorization": f"Bearer {key}"}, **options)
         except httpx.TimeoutException as error:
             raise ProviderError(
                 f"The provider did not answer within {self._settings.timeout:g} s "
@@ -110,17 +142,7 @@ class ProviderClient:
             ) from error
         if response.status_code != 200:
             raise self._status_error(response)
-        try:
-            parsed = GenerationResponse.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(
-                "The provider answered 200 but not with an image generation result; "
-                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API."
-            ) from error
-        if not parsed.outputs:
-            raise ProviderError("The provider answered without any image (maybe filtered by its content policy).")
-        inference = parsed.timings.inference if parsed.timings else None
-        return Generation(parsed.outputs, parsed.seed, inference)
+        return response
 
     async def fetch_image(self, output: ProviderImage) -> bytes:
         """The bytes of one generated image, from its URL or its inline base64."""
@@ -143,14 +165,9 @@ class ProviderClient:
                         + (" (the link has expired)" if response.status_code in (403, 410) else "")
                         + "."
                     )
-                chunks: list[bytes] = []
-                received = 0
-                async for chunk in response.aiter_bytes():
-                    received += len(chunk)
-                    if received > limit:
-                        raise ProviderError(f"The image is larger than the {limit} byte download limit.")
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return await read_capped(response, limit)
+        except TooLargeError as error:
+            raise ProviderError(f"The image is larger than the {limit} byte download limit.") from error
         except httpx.HTTPError as error:
             raise ProviderError(f"Downloading the image failed: {type(error).__name__}.") from error
 

@@ -79,6 +79,8 @@ class Settings:
     structured_output: bool = True
     mcp_token: Secret | None = None
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    trusted_hosts: frozenset[str] = frozenset()
+    """Hosts edit_image may fetch despite private addresses. Not configurable from outside: tests only."""
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -57,6 +57,16 @@ class Fault:
     body: Any = None
     times: int = 1
     index: int | None = None
+    model: str | None = None
+    argument: str | None = None
+    """With `model`/`argument`, fires only for requests to that model / that carry that argument."""
+
+    def matches(self, target: str, index: int | None, body: dict[str, Any] | None) -> bool:
+        if self.target != target or (self.index is not None and self.index != index):
+            return False
+        if self.model is not None and (body is None or body.get("model") != self.model):
+            return False
+        return self.argument is None or (body is not None and self.argument in body)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Fault:
@@ -80,16 +90,25 @@ class StandInState:
     inference_delay: float = 0.0
     content_type: str | None = None
     """Content-Type for image downloads; None means the true one. CDNs often send octet-stream."""
+    models_route: bool = True
+    """False: answer 404 on /models, like gateways that do not list models."""
+    extra_models: dict[str, str] = field(default_factory=dict)
+    """Models the provider lists that the built-in catalog does not know: id -> sub_type."""
+    withdrawn_models: set[str] = field(default_factory=set)
+    """Catalog models this provider does not offer: absent from /models, 404 on generation."""
+    static_files: dict[str, bytes] = field(default_factory=dict)
+    """Extra files served at /static/<name> (input images for edit tests and demos)."""
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    model_list_calls: int = 0
     downloads: list[str] = field(default_factory=list)
     images: dict[str, StoredImage] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take_fault(self, target: str, index: int | None = None) -> Fault | None:
+    def take_fault(self, target: str, index: int | None = None, body: dict[str, Any] | None = None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.target == target and (fault.index is None or fault.index == index):
+                if fault.matches(target, index, body):
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)
@@ -97,11 +116,12 @@ class StandInState:
         return None
 
     def reset(self) -> None:
+        """Back to a fresh stand-in's behaviour (the key is kept): no faults, no history, default images."""
+        fresh = StandInState(api_key=self.api_key)
         with self.lock:
-            self.faults.clear()
-            self.requests.clear()
-            self.downloads.clear()
-            self.images.clear()
+            for name in self.__dataclass_fields__:
+                if name != "lock":
+                    setattr(self, name, getattr(fresh, name))
 
 
 def provider_error(status: int, message: str, code: int = 20000) -> JSONResponse:
@@ -119,7 +139,7 @@ def create_app(state: StandInState) -> Starlette:
             return provider_error(400, "Request body is not valid JSON", code=20015)
         with state.lock:
             state.requests.append(body)
-        fault = state.take_fault("generate")
+        fault = state.take_fault("generate", body=body if isinstance(body, dict) else None)
         if fault is not None:
             answer = await _apply_fault(fault)
             if answer is not None:
@@ -127,6 +147,8 @@ def create_app(state: StandInState) -> Starlette:
         problem = _check_body(body)
         if problem:
             return provider_error(400, problem, code=20015)
+        if body["model"] in state.withdrawn_models:
+            return provider_error(404, f"Model does not exist: {body['model']}", code=20404)
         if state.inference_delay:
             await asyncio.sleep(state.inference_delay)
         return JSONResponse(_generation_body(state, request, body))
@@ -155,14 +177,33 @@ def create_app(state: StandInState) -> Starlette:
             return _s3_error(403, "AccessDenied", "Request has expired")
         return Response(stored.data, media_type=state.content_type or stored.content_type)
 
+    async def static(request: Request) -> Response:
+        data = state.static_files.get(request.path_params["name"])
+        if data is None:
+            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return Response(data, media_type="application/octet-stream")
+
+    async def redirect(request: Request) -> Response:
+        return Response(status_code=302, headers={"Location": request.query_params.get("to", "/")})
+
     async def models(request: Request) -> Response:
         if state.api_key is not None and request.headers.get("authorization") != f"Bearer {state.api_key}":
             return provider_error(401, "Invalid token", code=20012)
+        with state.lock:
+            state.model_list_calls += 1
+        if not state.models_route:
+            return provider_error(404, "Not Found", code=20404)
+        if request.query_params.get("type", "image") != "image":
+            return JSONResponse({"object": "list", "data": []})
         sub_type = request.query_params.get("sub_type")
+        offered: list[tuple[str, tuple[str, ...]]] = [
+            (model.id, model.capabilities) for model in MODELS if model.id not in state.withdrawn_models
+        ]
+        offered += [(model_id, (kind,)) for model_id, kind in state.extra_models.items()]
         data = [
-            {"id": model.id, "object": "model", "created": 0, "owned_by": model.id.split("/")[0]}
-            for model in MODELS
-            if sub_type is None or sub_type in model.capabilities
+            {"id": model_id, "object": "model", "created": 0, "owned_by": model_id.split("/")[0]}
+            for model_id, capabilities in offered
+            if sub_type is None or sub_type in capabilities
         ]
         return JSONResponse({"object": "list", "data": data})
 
@@ -182,6 +223,8 @@ def create_app(state: StandInState) -> Starlette:
             Route("/v1/images/generations", generations, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
             Route("/files/{image_id}", download, methods=["GET"]),
+            Route("/static/{name}", static, methods=["GET"]),
+            Route("/redirect", redirect, methods=["GET"]),
             Route("/_standin/faults", control_faults, methods=["POST"]),
             Route("/_standin/requests", control_requests, methods=["GET"]),
         ]
@@ -216,6 +259,10 @@ def _check_body(body: Any) -> str | None:
         return "model is required"
     if not isinstance(body.get("prompt"), str) or not body["prompt"]:
         return "prompt is required"
+    for name in ("image", "image2", "image3"):
+        value = body.get(name)
+        if value is not None and not (isinstance(value, str) and value.startswith(("data:image/", "http"))):
+            return f"{name} must be a URL or a data:image/...;base64 URI"
     size = body.get("image_size", "1024x1024")
     if not isinstance(size, str) or _parse_size(size) is None:
         return f"image_size {size!r} is not WIDTHxHEIGHT"
@@ -223,6 +270,21 @@ def _check_body(body: Any) -> str | None:
     if not isinstance(batch, int) or not 1 <= batch <= 4:
         return "batch_size must be between 1 and 4"
     return None
+
+
+def _input_size(image: object) -> tuple[int, int] | None:
+    """Edits come back at the input image's size, as the real edit models do."""
+    if not isinstance(image, str) or not image.startswith("data:"):
+        return None
+    import base64
+
+    from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
+
+    try:
+        found = identify(base64.b64decode(image.partition(",")[2]))
+    except (NotAnImageError, ValueError):
+        return None
+    return found.width, found.height
 
 
 def _parse_size(size: str) -> tuple[int, int] | None:
@@ -236,7 +298,8 @@ def _generation_body(state: StandInState, request: Request, body: dict[str, Any]
     seed = body.get("seed")
     if not isinstance(seed, int):
         seed = random.randrange(0, 9_999_999_999)  # the provider picks one when none is given
-    size = _parse_size(body.get("image_size", "1024x1024")) or (1024, 1024)
+    size = _parse_size(body["image_size"]) if "image_size" in body else _input_size(body.get("image"))
+    size = size or (1024, 1024)
     items: list[dict[str, Any]] = []
     for index in range(1, int(body.get("batch_size", 1)) + 1):
         data, content_type = render_image(state.image_kind, str(body["prompt"]), seed, size, index)

@@ -1,0 +1,117 @@
+"""The list_models tool's answer: which models exist and what each accepts, for an agent to choose by."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, Capability
+from mcp_server_siliconflow_image.directory import DirectoryEntry
+
+if TYPE_CHECKING:
+    from mcp_server_siliconflow_image.generation import Runtime
+
+
+class ModelOut(BaseModel):
+    id: str
+    description: str
+    capabilities: list[Capability]
+    known: bool = Field(
+        description="False: the provider lists it but this server has no rules for it (still callable)."
+    )
+    max_input_images: int | None = Field(description="Input images edit_image may send (image, image2, image3).")
+    arguments: list[str] | None = Field(description="Optional arguments this model accepts; others are not sent.")
+    recommended_sizes: list[str] | None
+    aspect_ratios: dict[str, str] | None = Field(description="aspect_ratio value -> image_size it maps to.")
+    defaults: dict[str, float] | None = Field(description="Values sent when the caller gives none.")
+    max_batch_size: int | None
+    default_for: list[Literal["generate_image", "edit_image"]] = Field(default_factory=list)
+
+
+class ModelList(BaseModel):
+    """Structured result of list_models."""
+
+    source: Literal["live", "catalog"] = Field(
+        description="live: the provider's current list merged with built-in rules; catalog: built-in list only."
+    )
+    note: str | None = None
+    models: list[ModelOut]
+
+
+async def list_models_result(runtime: Runtime, capability: Capability | None) -> CallToolResult:
+    settings = runtime.settings
+    live = await runtime.directory.live(runtime.provider, has_key=settings.api_key is not None)
+    if live is not None:
+        source: Literal["live", "catalog"] = "live"
+        note = None
+    else:
+        source = "catalog"
+        reason = (
+            "no SILICONFLOW_API_KEY is set"
+            if settings.api_key is None
+            else f"the provider's list could not be fetched ({runtime.directory.last_failure})"
+        )
+        note = f"Built-in catalog only: {reason}. The provider may offer more models."
+    models = [
+        _model_out(entry, settings.default_model, settings.edit_model)
+        for entry in runtime.directory.entries(live)
+        if capability is None or capability in entry.capabilities
+    ]
+    result = ModelList(source=source, note=note, models=models)
+    return CallToolResult(
+        content=[TextContent(type="text", text=_summary(result))],
+        structured_content=result.model_dump(mode="json") if settings.structured_output else None,
+    )
+
+
+def _model_out(entry: DirectoryEntry, default_model: str, edit_model: str) -> ModelOut:
+    default_for: list[Literal["generate_image", "edit_image"]] = []
+    if entry.id == default_model:
+        default_for.append("generate_image")
+    if entry.id == edit_model:
+        default_for.append("edit_image")
+    info = entry.info
+    if info is None:
+        return ModelOut(
+            id=entry.id,
+            description="Listed by the provider; capabilities unknown to this server (arguments are sent unchanged).",
+            capabilities=list(entry.capabilities),
+            known=False,
+            max_input_images=None,
+            arguments=None,
+            recommended_sizes=None,
+            aspect_ratios=None,
+            defaults=None,
+            max_batch_size=None,
+            default_for=default_for,
+        )
+    return ModelOut(
+        id=entry.id,
+        description=info.description,
+        capabilities=list(info.capabilities),
+        known=True,
+        max_input_images=info.max_input_images,
+        arguments=[name for name in GENERATION_ARGUMENTS if name in info.arguments],
+        recommended_sizes=list(info.recommended_sizes),
+        aspect_ratios=dict(info.family.aspect_ratios),
+        defaults={name: float(value) for name, value in info.family.defaults.items()},
+        max_batch_size=info.family.max_batch_size,
+        default_for=default_for,
+    )
+
+
+def _summary(result: ModelList) -> str:
+    heading = "Image models (live from the provider):" if result.source == "live" else "Image models (built-in):"
+    lines = [heading]
+    for model in result.models:
+        default = f" [default for {', '.join(model.default_for)}]" if model.default_for else ""
+        lines.append(f"- {model.id} ({', '.join(model.capabilities)}){default}: {model.description}")
+        if model.known:
+            lines.append(
+                f"  sizes: {', '.join(model.recommended_sizes or [])}; args: {', '.join(model.arguments or [])}"
+            )
+    if result.note:
+        lines.append(f"Note: {result.note}")
+    return "\n".join(lines)
