@@ -87,4 +87,5 @@ def settings(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> Settin
         base_url=standin.base_url,
         image_dir=image_dir,
         input_dirs=(tmp_path / "inputs",),
+        retry_base_delay=0.01,
     )

@@ -10,14 +10,14 @@ from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.previews import make_preview
-from mcp_server_siliconflow_image.results import FetchedImage, choose_inline_images
+from mcp_server_siliconflow_image.results import choose_inline_images
 from mcp_server_siliconflow_image.standin import noise_png
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.storage import ImageStore, SavedImage
 from tests.images import encode
 
 
-def fetched(tmp_path: Path, data: bytes) -> FetchedImage:
-    return FetchedImage(ImageStore(tmp_path).save(data, identify(data), seed=1, index=1), data)
+def fetched(tmp_path: Path, data: bytes) -> SavedImage:
+    return ImageStore(tmp_path).save(data, identify(data), seed=1, index=1)
 
 
 def test_preview_fits_budget_and_keeps_the_shape() -> None:
@@ -43,7 +43,7 @@ def test_batch_that_fits_is_sent_as_originals(tmp_path: Path) -> None:
     images = [fetched(tmp_path, encode("PNG", (50, 50))) for _ in range(3)]
     chosen = choose_inline_images(images, 900_000)
     assert all(c is not None and not c.is_preview for c in chosen)
-    assert [base64.b64decode(c.data_base64) for c in chosen if c] == [i.data for i in images]
+    assert [base64.b64decode(c.data_base64) for c in chosen if c] == [i.path.read_bytes() for i in images]
 
 
 def test_batch_over_budget_gets_previews_that_share_it(tmp_path: Path) -> None:

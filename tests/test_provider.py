@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def generate(standin: RunningStandIn, tmp_path: Path, **arguments: object):
-    settings = Settings(api_key=Secret(API_KEY), base_url=standin.base_url, image_dir=tmp_path)
+    settings = Settings(api_key=Secret(API_KEY), base_url=standin.base_url, image_dir=tmp_path, retry_base_delay=0.01)
     async with Client(build_server(settings)) as client:
         return await client.call_tool("generate_image", {"prompt": "a boat", **arguments})
 
@@ -88,7 +88,9 @@ async def test_unreachable_provider_is_explained(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = Settings(api_key=Secret(API_KEY), base_url=f"http://127.0.0.1:{port}/v1", image_dir=tmp_path)
+    settings = Settings(
+        api_key=Secret(API_KEY), base_url=f"http://127.0.0.1:{port}/v1", image_dir=tmp_path, retry_base_delay=0.01
+    )
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("generate_image", {"prompt": "x"})
     assert result.is_error

@@ -36,6 +36,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SILICONFLOW_INLINE_MAX_BYTES": "0",
         "SILICONFLOW_STRUCTURED_OUTPUT": "false",
         "SILICONFLOW_MCP_TOKEN": "tok",
+        "SILICONFLOW_MAX_IMAGE_BYTES": "1000",
     }
     assert set(env) == set(ENV_VARIABLES)
     settings = Settings.load(env)
@@ -46,6 +47,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.input_dirs == (tmp_path / "a", tmp_path / "b")
     assert (settings.timeout, settings.inline_max_bytes, settings.structured_output) == (30, 0, False)
     assert settings.mcp_token is not None and settings.mcp_token.reveal() == "tok"
+    assert settings.max_download_bytes == 1000
 
 
 @pytest.mark.parametrize(

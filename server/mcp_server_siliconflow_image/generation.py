@@ -20,15 +20,16 @@ from mcp_types import CallToolResult
 from mcp_server_siliconflow_image.directory import ModelDirectory
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
 from mcp_server_siliconflow_image.payload import ProviderRequest
+from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import (
     ProviderClient,
     ProviderError,
     ProviderImage,
     create_http_client,
 )
-from mcp_server_siliconflow_image.results import FailedImageOut, FetchedImage, build_result
+from mcp_server_siliconflow_image.results import FailedImageOut, build_result
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.storage import ImageStore, SavedImage
 
 logger = logging.getLogger(__name__)
 
@@ -65,43 +66,60 @@ class Runtime:
                 self._http = None
 
 
-async def generate(runtime: Runtime, request: ProviderRequest) -> CallToolResult:
+async def generate(runtime: Runtime, request: ProviderRequest, progress: ProgressReporter) -> CallToolResult:
     """Run `request` against the provider and return the contract's result (raises ProviderError)."""
-    generation = await runtime.provider.generate(request.payload)
-    slots: list[FetchedImage | FailedImageOut | None] = [None] * len(generation.outputs)
+    provider = runtime.provider
+    async with progress.heartbeat():
+        await progress.update("waiting for the provider")
+        generation = await provider.generate(request.payload, on_retry=progress.update)
+        total = len(generation.outputs)
+        await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
+        slots: list[SavedImage | FailedImageOut | None] = [None] * total
+        done = 0
 
-    async def fetch_and_save(index: int, output: ProviderImage) -> None:
-        try:
-            data = await runtime.provider.fetch_image(output)
-            image_format = identify(data)
-            saved = await anyio.to_thread.run_sync(
-                partial(runtime.store.save, data, image_format, seed=generation.seed, index=index + 1)
-            )
-            slots[index] = FetchedImage(saved, data)
-        except (ProviderError, NotAnImageError, OSError) as error:
-            logger.warning("image %d of %d not saved: %s", index + 1, len(slots), error)
-            slots[index] = FailedImageOut(index=index + 1, error=_describe_failure(error))
+        async def fetch_and_save(index: int, output: ProviderImage) -> None:
+            nonlocal done
+            try:
+                slots[index] = await _fetch_and_save(runtime, provider, output, generation.seed, index + 1)
+            except (ProviderError, NotAnImageError, OSError) as error:
+                logger.warning("image %d of %d not saved: %s", index + 1, total, error)
+                slots[index] = FailedImageOut(index=index + 1, error=_describe_failure(error))
+            done += 1
+            await progress.update(f"downloaded {done}/{total}")
 
-    async with anyio.create_task_group() as group:
-        for index, output in enumerate(generation.outputs):
-            group.start_soon(fetch_and_save, index, output)
+        async with anyio.create_task_group() as group:
+            for index, output in enumerate(generation.outputs):
+                group.start_soon(fetch_and_save, index, output)
 
-    fetched = [slot for slot in slots if isinstance(slot, FetchedImage)]
-    failed = [slot for slot in slots if isinstance(slot, FailedImageOut)]
-    model = str(request.payload["model"])
+        await progress.update("saved")
     return await anyio.to_thread.run_sync(
         partial(
             build_result,
-            model=model,
+            model=str(request.payload["model"]),
             seed=generation.seed,
             inference_seconds=generation.inference_seconds,
-            images=fetched,
-            failed=failed,
+            images=[slot for slot in slots if isinstance(slot, SavedImage)],
+            failed=[slot for slot in slots if isinstance(slot, FailedImageOut)],
             notes=request.notes,
             inline_max_bytes=runtime.settings.inline_max_bytes,
             structured=runtime.settings.structured_output,
         )
     )
+
+
+async def _fetch_and_save(
+    runtime: Runtime, provider: ProviderClient, output: ProviderImage, seed: int | None, index: int
+) -> SavedImage:
+    """Stream one image to a hidden temp file, check it, then publish it; a cancelled call leaves nothing."""
+    with runtime.store.pending() as pending:
+        await provider.fetch_image(output, pending)
+        try:
+            image_format = identify(bytes(pending.head))
+        except NotAnImageError:
+            if pending.size <= len(pending.head):
+                raise
+            image_format = identify(await anyio.to_thread.run_sync(pending.read_all))  # header past the head
+        return await anyio.to_thread.run_sync(partial(pending.publish, image_format, seed=seed, index=index))
 
 
 def _describe_failure(error: Exception) -> str:

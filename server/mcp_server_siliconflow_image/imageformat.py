@@ -115,3 +115,19 @@ def _webp_size(data: bytes) -> tuple[int, int]:
         height = int.from_bytes(data[27:30], "little") + 1
         return width, height
     raise ValueError("WebP with an unknown chunk")
+
+
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def check_complete(head: bytes, tail: bytes, size: int) -> bool:
+    """Whether an image's last bytes are where its format says they end (catches truncated downloads)."""
+    mime_type = sniff_mime_type(head)
+    if mime_type == "image/png":
+        return tail.endswith(_PNG_END)
+    if mime_type == "image/jpeg":
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if mime_type == "image/webp":
+        declared = int.from_bytes(head[4:8], "little") + 8
+        return size in (declared, declared + 1)
+    return False

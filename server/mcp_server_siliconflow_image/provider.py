@@ -2,7 +2,8 @@
 
 One pooled `httpx.AsyncClient` serves the whole server life. Responses come in two shapes
 (`images[]` per SiliconFlow's OpenAPI spec, `data[]` per its OpenAI-compatible guide), with items that
-carry a `url` or, from some gateways, `b64_json`; both are accepted.
+carry a `url` or, from some gateways, `b64_json`; both are accepted. Rate limits and overload are
+retried within the call's deadline; every failure becomes a ProviderError worded for the agent.
 """
 
 from __future__ import annotations
@@ -10,17 +11,30 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
+from mcp_server_siliconflow_image.imageformat import NotAnImageError, check_complete, identify, sniff_mime_type
+from mcp_server_siliconflow_image.retry import (
+    DOWNLOAD_RETRYABLE_STATUSES,
+    RETRYABLE_STATUSES,
+    RetryPolicy,
+    parse_retry_after,
+)
 from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.storage import PendingImage
 
 logger = logging.getLogger(__name__)
+
+OnRetry = Callable[[str], Awaitable[None]]
+"""Told, before each wait, what failed and how long the wait is (for progress notifications)."""
 
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
@@ -34,15 +48,22 @@ HINTS = {
     503: "The provider is overloaded: try again in a minute or pick another model.",
     504: "The provider timed out generating: try again, or use fewer inference steps or a smaller size.",
 }
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_TIMEOUT_SECONDS = 120.0
+MODEL_LIST_TIMEOUT_SECONDS = 10.0
 
 
 class ProviderError(Exception):
     """A failure talking to the provider, worded for the agent: what happened and what to do."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: object = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: object = None, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retryable = retryable
+        """Whether trying the same thing again may succeed (a dropped connection, a truncated download)."""
 
 
 class ProviderImage(BaseModel):
@@ -89,20 +110,28 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     """The connection pool shared by every call for the life of the server."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.timeout, connect=min(15.0, settings.timeout)),
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"mcp-server-siliconflow-image/{__version__}"},
         follow_redirects=True,
     )
+
+
+async def _no_retry_report(_: str) -> None:
+    return None
 
 
 class ProviderClient:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self._settings = settings
         self._http = http
+        self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
-    async def generate(self, payload: dict[str, Any]) -> Generation:
-        """POST one generation request; raise ProviderError with an actionable message on failure."""
-        response = await self._request("POST", self._settings.generations_url, json=payload)
+    async def generate(self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report) -> Generation:
+        """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT."""
+        deadline = time.monotonic() + self._settings.timeout
+        response = await self._request_with_retries(
+            "POST", self._settings.generations_url, deadline, on_retry, json=payload
+        )
         try:
             parsed = GenerationResponse.model_validate_json(response.content)
         except ValidationError as error:
@@ -117,59 +146,130 @@ class ProviderClient:
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
         """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
-        response = await self._request(
-            "GET", f"{self._settings.base_url}/models", params={"type": "image", "sub_type": sub_type}
+        response = await self._attempt(
+            "GET",
+            f"{self._settings.base_url}/models",
+            time.monotonic() + MODEL_LIST_TIMEOUT_SECONDS,
+            params={"type": "image", "sub_type": sub_type},
         )
+        if isinstance(response, Exception):
+            raise response
+        if response.status_code != 200:
+            raise self._status_error(response)
         try:
             listing = ModelListing.model_validate_json(response.content)
         except ValidationError as error:
             raise ProviderError("The provider's model list was not in the expected format.") from error
         return [entry.id for entry in listing.data]
 
-    async def _request(self, method: str, url: str, **options: Any) -> httpx.Response:
-        key = self._require_key()
-        try:
-            response = await self._http.request(method, url, headers={"Authorization": f"Bearer {key}"}, **options)
-        except httpx.TimeoutException as error:
-            raise ProviderError(
-                f"The provider did not answer within {self._settings.timeout:g} s "
-                "(SILICONFLOW_TIMEOUT). Try again, or use fewer steps or a smaller size."
-            ) from error
-        except httpx.HTTPError as error:
-            raise ProviderError(
-                f"Could not reach the provider at {self._settings.base_url}: {self._redact(str(error))}. "
-                "Check the network and SILICONFLOW_BASE_URL."
-            ) from error
-        if response.status_code != 200:
-            raise self._status_error(response)
-        return response
+    async def _request_with_retries(
+        self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
+    ) -> httpx.Response:
+        for attempt in range(1, self._retry.max_attempts + 1):
+            outcome = await self._attempt(method, url, deadline, **options)
+            if isinstance(outcome, httpx.Response):
+                if outcome.status_code == 200:
+                    return outcome
+                failure: ProviderError = self._status_error(outcome)
+                if outcome.status_code not in RETRYABLE_STATUSES:
+                    raise failure
+                retry_after = parse_retry_after(outcome.headers.get("retry-after"))
+                reason = f"HTTP {outcome.status_code}"
+            else:
+                failure, retry_after, reason = outcome, None, "a connection error"
+            if not (isinstance(outcome, httpx.Response) or failure.retryable) or attempt == self._retry.max_attempts:
+                raise failure
+            wait = self._retry.wait_before(attempt, retry_after)
+            if time.monotonic() + wait >= deadline:
+                raise ProviderError(
+                    f"{failure} No time was left to retry within SILICONFLOW_TIMEOUT="
+                    f"{self._settings.timeout:g} s (attempt {attempt}).",
+                    status=failure.status,
+                    code=failure.code,
+                )
+            logger.info("provider answered %s; retrying in %.1f s (attempt %d)", reason, wait, attempt + 1)
+            await on_retry(f"retrying after {reason} in {wait:.0f} s")
+            await anyio.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def fetch_image(self, output: ProviderImage) -> bytes:
-        """The bytes of one generated image, from its URL or its inline base64."""
+    async def _attempt(self, method: str, url: str, deadline: float, **options: Any) -> httpx.Response | ProviderError:
+        """One request, bounded by the deadline; a connection failure is returned (it may be retried)."""
+        key = self._require_key()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return self._timeout_error()
+        timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        with anyio.move_on_after(remaining) as scope:
+            try:
+                return await self._http.request(
+                    method, url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout, **options
+                )
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
+                return self._timeout_error()
+            except httpx.HTTPError as error:
+                return ProviderError(
+                    f"Could not reach the provider at {self._settings.base_url}: "
+                    f"{self._redact(str(error)) or type(error).__name__}. Check the network and SILICONFLOW_BASE_URL.",
+                    retryable=True,
+                )
+        assert scope.cancelled_caught
+        return self._timeout_error()
+
+    def _timeout_error(self) -> ProviderError:
+        return ProviderError(
+            f"The provider did not finish within SILICONFLOW_TIMEOUT={self._settings.timeout:g} s. "
+            "Try again, use fewer inference steps or a smaller size, or raise SILICONFLOW_TIMEOUT."
+        )
+
+    async def fetch_image(self, output: ProviderImage, pending: PendingImage) -> None:
+        """Receive one generated image into `pending`, from its URL (with retries) or its inline base64."""
         if output.b64_json:
             try:
-                return base64.b64decode(output.b64_json, validate=True)
+                pending.write(base64.b64decode(output.b64_json, validate=True))
             except (binascii.Error, ValueError) as error:
                 raise ProviderError("The provider returned b64_json that is not valid base64.") from error
+            return
         if not output.url:
             raise ProviderError("The provider returned an image entry with neither url nor b64_json.")
-        return await self._download(output.url)
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            pending.restart()
+            failure = await self._download_once(output.url, pending)
+            if failure is None:
+                return
+            if not failure.retryable or attempt == DOWNLOAD_ATTEMPTS:
+                raise failure
+            wait = self._retry.backoff(attempt) / 2
+            logger.info("image download failed (%s); retrying in %.1f s", failure, wait)
+            await anyio.sleep(wait)
 
-    async def _download(self, url: str) -> bytes:
+    async def _download_once(self, url: str, pending: PendingImage) -> ProviderError | None:
+        """One download attempt: None when a whole image arrived, else what went wrong."""
         limit = self._settings.max_download_bytes
         try:
-            async with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise ProviderError(
-                        f"Downloading the image failed with HTTP {response.status_code}"
-                        + (" (the link has expired)" if response.status_code in (403, 410) else "")
-                        + "."
-                    )
-                return await read_capped(response, limit)
-        except TooLargeError as error:
-            raise ProviderError(f"The image is larger than the {limit} byte download limit.") from error
+            with anyio.fail_after(DOWNLOAD_TIMEOUT_SECONDS):
+                async with self._http.stream("GET", url) as response:
+                    if response.status_code != 200:
+                        return _download_status_error(response.status_code)
+                    async for chunk in response.aiter_bytes():
+                        pending.write(chunk)
+                        if pending.size > limit:
+                            return ProviderError(
+                                f"The image is larger than the {limit} byte download limit "
+                                "(SILICONFLOW_MAX_IMAGE_BYTES); nothing was saved."
+                            )
+                        if len(pending.head) >= 16 and sniff_mime_type(bytes(pending.head)) is None:
+                            identify(bytes(pending.head))  # raises NotAnImageError describing the bytes
+        except NotAnImageError as error:
+            return ProviderError(f"The provider's link did not return an image: {error}. Nothing was saved.")
+        except TimeoutError:
+            return ProviderError(
+                f"Downloading the image took longer than {DOWNLOAD_TIMEOUT_SECONDS:g} s.", retryable=True
+            )
         except httpx.HTTPError as error:
-            raise ProviderError(f"Downloading the image failed: {type(error).__name__}.") from error
+            return ProviderError(f"Downloading the image failed ({type(error).__name__}).", retryable=True)
+        if not check_complete(bytes(pending.head), pending.tail(16), pending.size):
+            return ProviderError("The downloaded image was truncated.", retryable=True)
+        return None
 
     def _require_key(self) -> str:
         if self._settings.api_key is None:
@@ -191,6 +291,20 @@ class ProviderClient:
     def _redact(self, text: str) -> str:
         key = self._settings.api_key.reveal() if self._settings.api_key else ""
         return text.replace(key, "[redacted]") if key else text
+
+
+def _download_status_error(status: int) -> ProviderError:
+    if status in (401, 403, 410):
+        return ProviderError(
+            f"The image link answered HTTP {status}: it has expired (provider links live one hour) or was "
+            "refused. Generate the image again.",
+            status=status,
+        )
+    return ProviderError(
+        f"Downloading the image failed with HTTP {status}.",
+        status=status,
+        retryable=status in DOWNLOAD_RETRYABLE_STATUSES,
+    )
 
 
 def _error_details(response: httpx.Response) -> tuple[object, str]:

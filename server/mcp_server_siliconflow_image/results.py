@@ -7,7 +7,6 @@ facts go into `structuredContent`, because some clients show the model only that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
@@ -59,18 +58,12 @@ class GenerationResult(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Adjusted arguments, previews and other remarks.")
 
 
-@dataclass(frozen=True)
-class FetchedImage:
-    saved: SavedImage
-    data: bytes
-
-
 def build_result(
     *,
     model: str,
     seed: int | None,
     inference_seconds: float | None,
-    images: list[FetchedImage],
+    images: list[SavedImage],
     failed: list[FailedImageOut],
     notes: list[str],
     inline_max_bytes: int,
@@ -91,7 +84,7 @@ def build_result(
         model=model,
         seed=seed,
         timings=TimingsOut(inference=inference_seconds),
-        images=[_image_out(image.saved, inline) for image, inline in zip(images, inlines, strict=True)],
+        images=[_image_out(image, inline) for image, inline in zip(images, inlines, strict=True)],
         failed=failed,
         notes=notes,
     )
@@ -100,7 +93,7 @@ def build_result(
         for inline in inlines
         if inline is not None
     ]
-    content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
+    content += [_resource_link(image, index) for index, image in enumerate(images, start=1)]
     content.append(TextContent(type="text", text=summary_text(result)))
     return CallToolResult(
         content=content,
@@ -109,19 +102,22 @@ def build_result(
     )
 
 
-def choose_inline_images(images: list[FetchedImage], budget: int) -> list[InlineImage | None]:
-    """Originals when the whole batch fits `budget` (base64 bytes), else a preview for each image."""
+def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineImage | None]:
+    """Originals when the whole batch fits `budget` (base64 bytes), else a preview for each image.
+
+    Reads the saved files back: downloads go straight to disk, and only what is shown is in memory.
+    """
     if budget <= 0 or not images:
         return [None] * len(images)
     share = inline_budget_per_image(budget, len(images))
-    whole_batch = sum(base64_length(len(image.data)) for image in images)
+    whole_batch_fits = sum(base64_length(image.size) for image in images) <= budget
     chosen: list[InlineImage | None] = []
     for image in images:
-        saved = image.saved
-        if whole_batch <= budget and fits_inline(len(image.data), saved.width, saved.height, budget):
-            chosen.append(original_inline(image.data, saved.mime_type, saved.width, saved.height))
+        data = image.path.read_bytes()
+        if whole_batch_fits and fits_inline(len(data), image.width, image.height, budget):
+            chosen.append(original_inline(data, image.mime_type, image.width, image.height))
         else:
-            chosen.append(make_preview(image.data, share))
+            chosen.append(make_preview(data, share))
     return chosen
 
 

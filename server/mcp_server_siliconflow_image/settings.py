@@ -34,6 +34,7 @@ ENV_VARIABLES: dict[str, str] = {
     "SILICONFLOW_INLINE_MAX_BYTES": "inline_max_bytes",
     "SILICONFLOW_STRUCTURED_OUTPUT": "structured_output",
     "SILICONFLOW_MCP_TOKEN": "mcp_token",
+    "SILICONFLOW_MAX_IMAGE_BYTES": "max_download_bytes",
 }
 """Every environment variable the server reads, mapped to the settings field it fills."""
 
@@ -79,6 +80,8 @@ class Settings:
     structured_output: bool = True
     mcp_token: Secret | None = None
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    retry_base_delay: float = 1.0
+    """First backoff wait in seconds; tests shorten it."""
     trusted_hosts: frozenset[str] = frozenset()
     """Hosts edit_image may fetch despite private addresses. Not configurable from outside: tests only."""
     transport: Transport = "stdio"
@@ -127,6 +130,11 @@ def _parse(variable: str, name: str, value: str) -> object:
         return _positive_number(variable, value)
     if name == "inline_max_bytes":
         return _non_negative_int(variable, value)
+    if name == "max_download_bytes":
+        number = _non_negative_int(variable, value)
+        if number == 0:
+            raise SettingsError(f"{variable} must be a number of bytes greater than 0, got {value!r}")
+        return number
     if name == "structured_output":
         return parse_bool(variable, value)
     return value

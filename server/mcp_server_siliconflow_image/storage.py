@@ -33,34 +33,95 @@ class SavedImage:
     sha256: str
 
 
-class ImageStore:
-    """The image folder: where results are written and the only place resources are read from."""
+HEAD_BYTES = 512 * 1024
+"""How much of the start of a file is kept in memory to recognise it (headers sit at the start)."""
+
+
+class PendingImage:
+    """An image being received: bytes go straight to a hidden temporary file, hashed as they arrive.
+
+    Nothing is held in memory but the head, so a large or runaway download costs disk, not RAM.
+    `publish` gives the finished file its final name; leaving the block without publishing (an error,
+    a cancelled call) removes the temporary file, so no partial image is ever left behind.
+    """
 
     def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
         self.root = root
+        self.temp = root / f".{secrets.token_hex(8)}{_TEMP_SUFFIX}"
+        self._handle = open(self.temp, "xb")  # noqa: SIM115 - closed by publish() or discard()
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.head = bytearray()
 
-    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
-        """Write `data` under a fresh name; the file appears complete or not at all."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    def __enter__(self) -> PendingImage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+    def write(self, chunk: bytes) -> None:
+        self._handle.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+
+    def restart(self) -> None:
+        """Forget what was received (before a retried download)."""
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.head = bytearray()
+
+    def tail(self, length: int) -> bytes:
+        self._handle.flush()
+        with open(self.temp, "rb") as reader:
+            reader.seek(max(0, self.size - length))
+            return reader.read()
+
+    def read_all(self) -> bytes:
+        self._handle.flush()
+        return self.temp.read_bytes()
+
+    def publish(self, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
+        """Make the file visible under a fresh name: complete, durable, never replacing another."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
         stem = _file_stem(seed, index)
-        temp = self.root / f".{stem}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
-        try:
-            with open(temp, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            final = _publish_without_overwriting(temp, self.root, stem, image.extension)
-        finally:
-            temp.unlink(missing_ok=True)
+        final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
+        self.temp.unlink(missing_ok=True)
         return SavedImage(
             path=final,
             uri=RESOURCE_PREFIX + final.name,
             mime_type=image.mime_type,
             width=image.width,
             height=image.height,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            size=self.size,
+            sha256=self._hash.hexdigest(),
         )
+
+    def discard(self) -> None:
+        self._handle.close()
+        self.temp.unlink(missing_ok=True)
+
+
+class ImageStore:
+    """The image folder: where results are written and the only place resources are read from."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def pending(self) -> PendingImage:
+        return PendingImage(self.root)
+
+    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
+        """Write `data` under a fresh name; the file appears complete or not at all."""
+        with self.pending() as pending:
+            pending.write(data)
+            return pending.publish(image, seed=seed, index=index)
 
     def resolve_uri(self, name: str) -> Path:
         """The saved file a resource name refers to, refusing anything outside the image folder."""

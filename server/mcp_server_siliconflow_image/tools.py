@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from mcp_server_siliconflow_image import arguments as arg
@@ -14,6 +14,7 @@ from mcp_server_siliconflow_image.generation import Runtime, generate
 from mcp_server_siliconflow_image.inputs import InputImageError, InputPolicy, load_input_image
 from mcp_server_siliconflow_image.models_listing import ModelList, list_models_result
 from mcp_server_siliconflow_image.payload import InvalidArgumentError, build_request, check_model_fits
+from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import ProviderError
 from mcp_server_siliconflow_image.results import GenerationResult
 
@@ -52,10 +53,12 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         seed: arg.Seed = None,
         cfg: arg.Cfg = None,
         prompt_enhancement: arg.PromptEnhancement = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationResult]:
         options = generation_options(locals())
         model_id = model or runtime.settings.default_model
-        return await run_generation(runtime, "text-to-image", model_id, prompt, aspect_ratio, options, {})
+        progress = reporter_for(ctx)
+        return await run_generation(runtime, "text-to-image", model_id, prompt, aspect_ratio, options, {}, progress)
 
     async def edit_image(
         image: arg.InputImage,
@@ -72,11 +75,15 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         seed: arg.Seed = None,
         cfg: arg.Cfg = None,
         prompt_enhancement: arg.PromptEnhancement = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationResult]:
         options = generation_options(locals())
         inputs = {name: value for name, value in (("image", image), ("image2", image2), ("image3", image3)) if value}
         model_id = model or runtime.settings.edit_model
-        return await run_generation(runtime, "image-to-image", model_id, prompt, aspect_ratio, options, inputs)
+        progress = reporter_for(ctx)
+        return await run_generation(
+            runtime, "image-to-image", model_id, prompt, aspect_ratio, options, inputs, progress
+        )
 
     async def list_models(capability: arg.Capability = None) -> Annotated[CallToolResult, ModelList]:
         return await list_models_result(runtime, capability)
@@ -115,6 +122,7 @@ async def run_generation(
     aspect_ratio: str | None,
     options: dict[str, Any],
     inputs: dict[str, str],
+    progress: ProgressReporter,
 ) -> CallToolResult:
     """Check everything that can be checked here, then generate; every failure is a readable tool error."""
     try:
@@ -133,9 +141,14 @@ async def run_generation(
         for name, value in inputs.items():
             loaded = await load_input_image(name, value, policy, runtime.http)
             request.payload[name] = loaded.data_uri
-        return await generate(runtime, request)
+        return await generate(runtime, request, progress)
     except (InvalidArgumentError, InputImageError, ProviderError) as error:
         return error_result(str(error))
+
+
+def reporter_for(ctx: Context | None) -> ProgressReporter:
+    """Progress for this call; the SDK sends nothing when the client gave no progressToken."""
+    return ProgressReporter(ctx.report_progress if ctx is not None else None)
 
 
 def generation_options(arguments: dict[str, Any]) -> dict[str, Any]:
