@@ -4,55 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import server_command
-
-
-class RawStdioClient:
-    """Speaks newline-delimited JSON-RPC to the server process, the way Claude Desktop does."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [server_command()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **env},
-            cwd=os.sep,
-        )
-        self.raw_lines: list[bytes] = []
-        self._next_id = 0
-
-    def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        self._next_id += 1
-        self.send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
-        while True:
-            line = self.process.stdout.readline()  # type: ignore[union-attr]
-            assert line, f"server closed stdout; stderr: {self.process.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
-            self.raw_lines.append(line)
-            message: dict[str, Any] = json.loads(line)
-            if message.get("id") == self._next_id:
-                return message
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.process.stdin.write(json.dumps(message).encode() + b"\n")  # type: ignore[union-attr]
-        self.process.stdin.flush()  # type: ignore[union-attr]
-
-    def close(self) -> str:
-        self.process.stdin.close()  # type: ignore[union-attr]
-        try:
-            self.process.wait(timeout=10)
-        finally:
-            self.process.kill()
-        self.raw_lines += self.process.stdout.read().splitlines(keepends=True)  # type: ignore[union-attr]
-        return self.process.stderr.read().decode()  # type: ignore[union-attr]
+from tests.raw_client import RawStdioClient
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])

@@ -24,7 +24,7 @@ def test_save_writes_exact_bytes_under_a_sortable_name(tmp_path: Path) -> None:
 
 
 def test_same_name_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage, "_file_stem", lambda seed, index: "fixed")
+    monkeypatch.setattr(storage, "_file_stem", lambda stamp, seed, index: "fixed")
     store = ImageStore(tmp_path)
     first, second = encode("PNG", (10, 10)), encode("PNG", (20, 20))
     a = store.save(first, identify(first), seed=1, index=1)

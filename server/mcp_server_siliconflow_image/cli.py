@@ -86,9 +86,24 @@ def settings_from_args(options: argparse.Namespace) -> Settings:
     return Settings.load(None, **overrides)
 
 
-def configure_logging(level: str) -> None:
+class RedactingFormatter(logging.Formatter):
+    """Formats log records with every secret replaced, whichever library logged them."""
+
+    def __init__(self, fmt: str, secrets: Sequence[str] = ()) -> None:
+        super().__init__(fmt)
+        self.secrets = [secret for secret in secrets if secret]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
+    """Everything to stderr (stdout is the protocol's in stdio mode), with secrets redacted."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -104,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = settings_from_args(options)
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
+    secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
+    configure_logging(options.log_level, secrets)
 
     from mcp_server_siliconflow_image.transports import serve
 

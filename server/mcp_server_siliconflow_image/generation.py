@@ -29,7 +29,7 @@ from mcp_server_siliconflow_image.provider import (
 )
 from mcp_server_siliconflow_image.results import FailedImageOut, build_result
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.storage import ImageStore, SavedImage
+from mcp_server_siliconflow_image.storage import ImageStore, SavedImage, batch_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +75,13 @@ async def generate(runtime: Runtime, request: ProviderRequest, progress: Progres
         total = len(generation.outputs)
         await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
         slots: list[SavedImage | FailedImageOut | None] = [None] * total
+        stamp = batch_stamp()
         done = 0
 
         async def fetch_and_save(index: int, output: ProviderImage) -> None:
             nonlocal done
             try:
-                slots[index] = await _fetch_and_save(runtime, provider, output, generation.seed, index + 1)
+                slots[index] = await _fetch_and_save(runtime, provider, output, generation.seed, index + 1, stamp)
             except (ProviderError, NotAnImageError, OSError) as error:
                 logger.warning("image %d of %d not saved: %s", index + 1, total, error)
                 slots[index] = FailedImageOut(index=index + 1, error=_describe_failure(error))
@@ -108,7 +109,7 @@ async def generate(runtime: Runtime, request: ProviderRequest, progress: Progres
 
 
 async def _fetch_and_save(
-    runtime: Runtime, provider: ProviderClient, output: ProviderImage, seed: int | None, index: int
+    runtime: Runtime, provider: ProviderClient, output: ProviderImage, seed: int | None, index: int, stamp: str
 ) -> SavedImage:
     """Stream one image to a hidden temp file, check it, then publish it; a cancelled call leaves nothing."""
     with runtime.store.pending() as pending:
@@ -119,7 +120,8 @@ async def _fetch_and_save(
             if pending.size <= len(pending.head):
                 raise
             image_format = identify(await anyio.to_thread.run_sync(pending.read_all))  # header past the head
-        return await anyio.to_thread.run_sync(partial(pending.publish, image_format, seed=seed, index=index))
+        publish = partial(pending.publish, image_format, seed=seed, index=index, stamp=stamp)
+        return await anyio.to_thread.run_sync(publish)
 
 
 def _describe_failure(error: Exception) -> str:

@@ -46,7 +46,6 @@ class ProgressReporter:
             yield self
             return
 
-
         async def beat() -> None:
             while True:
                 await anyio.sleep(self._heartbeat)

@@ -21,14 +21,14 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mcp_server_siliconflow_image.catalog import MODELS
@@ -101,6 +101,9 @@ class StandInState:
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     model_list_calls: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Most generation requests the stand-in was answering at the same time."""
     downloads: list[str] = field(default_factory=list)
     images: dict[str, StoredImage] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,6 +142,15 @@ def create_app(state: StandInState) -> Starlette:
             return provider_error(400, "Request body is not valid JSON", code=20015)
         with state.lock:
             state.requests.append(body)
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            return await answer_generation(request, body)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    async def answer_generation(request: Request, body: Any) -> Response:
         fault = state.take_fault("generate", body=body if isinstance(body, dict) else None)
         if fault is not None:
             answer = await _apply_fault(fault)
@@ -235,7 +247,7 @@ async def _apply_fault(fault: Fault) -> Response | None:
     if fault.delay:
         await asyncio.sleep(fault.delay)
     if fault.kind == "reset":
-        raise ConnectionResetError("stand-in: injected connection reset")
+        return _dropped_connection()
     if fault.status is None:
         return None
     headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
@@ -245,6 +257,16 @@ async def _apply_fault(fault: Fault) -> Response | None:
     if headers:
         response.headers.update(headers)
     return response
+
+
+def _dropped_connection() -> Response:
+    """A response that starts, then loses its connection mid-body, as a reset or a crashed proxy does."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"images": ['
+        raise ConnectionResetError("stand-in: injected connection reset")
+
+    return StreamingResponse(body(), media_type="application/json", headers={"Content-Length": "4096"})
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:

@@ -85,12 +85,12 @@ class PendingImage:
         self._handle.flush()
         return self.temp.read_bytes()
 
-    def publish(self, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
+    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
         """Make the file visible under a fresh name: complete, durable, never replacing another."""
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
-        stem = _file_stem(seed, index)
+        stem = _file_stem(stamp or batch_stamp(), seed, index)
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
         self.temp.unlink(missing_ok=True)
         return SavedImage(
@@ -142,9 +142,13 @@ def mime_type_for(path: Path) -> str:
     return "application/octet-stream"
 
 
-def _file_stem(seed: int | None, index: int) -> str:
+def batch_stamp() -> str:
+    """UTC time to the microsecond; one per generation, so a batch's files sort together, in order."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+
+
+def _file_stem(stamp: str, seed: int | None, index: int) -> str:
     """`20261125-143002-123456_seed42_1`: sorts by creation time, says how to reproduce the image."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     seed_part = f"seed{seed}" if seed is not None else "seed-unknown"
     return f"{stamp}_{seed_part}_{index}"
 

@@ -113,7 +113,9 @@ def describe_allowed(branch: dict[str, Any]) -> str:
 
 
 def _lax(value: Any, expected: object) -> Any:
-    """Numbers and booleans sent as strings, as some clients do; the SDK's validation accepts them too."""
+    """Numbers and booleans sent as strings, and 2.0 for 2, as some clients do; the SDK accepts them too."""
+    if expected == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
     if not isinstance(value, str):
         return value
     text = value.strip()

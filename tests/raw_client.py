@@ -1,0 +1,58 @@
+"""A minimal newline-delimited JSON-RPC client that keeps every raw byte the server wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+from tests.conftest import server_command
+
+
+class RawStdioClient:
+    """Speaks newline-delimited JSON-RPC to the server process, the way Claude Desktop does."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [server_command(), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+            cwd=os.sep,
+        )
+        self.raw_lines: list[bytes] = []
+        self._next_id = 0
+
+    def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        while True:
+            line = self.process.stdout.readline()  # type: ignore[union-attr]
+            assert line, f"server closed stdout; stderr: {self.process.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+            self.raw_lines.append(line)
+            message: dict[str, Any] = json.loads(line)
+            if message.get("id") == self._next_id:
+                return message
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")  # type: ignore[union-attr]
+        self.process.stdin.flush()  # type: ignore[union-attr]
+
+    def handshake(self, version: str = "2025-06-18") -> dict[str, Any]:
+        init = self.request(
+            "initialize",
+            {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        )
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return init
+
+    def close(self) -> str:
+        self.process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.process.wait(timeout=10)
+        finally:
+            self.process.kill()
+        self.raw_lines += self.process.stdout.read().splitlines(keepends=True)  # type: ignore[union-attr]
+        return self.process.stderr.read().decode()  # type: ignore[union-attr]

@@ -1,0 +1,239 @@
+"""The fault matrix: every documented provider failure, each with its exact outcome and a clean image folder."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult
+
+from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
+from tests.conftest import first_text
+
+pytestmark = pytest.mark.anyio
+
+
+def published(image_dir: Path) -> list[Path]:
+    """Saved images; fails the test if any temporary or partial file is left in the folder."""
+    if not image_dir.exists():
+        return []
+    files = sorted(image_dir.iterdir())
+    leftovers = [path.name for path in files if path.name.startswith(".")]
+    assert leftovers == [], f"partial files left behind: {leftovers}"
+    return files
+
+
+async def generate(settings: Settings, messages: list[str] | None = None, **arguments: Any) -> CallToolResult:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        if messages is not None and message:
+            messages.append(message)
+
+    async with Client(build_server(settings)) as client:
+        return await client.call_tool(
+            "generate_image", {"prompt": "a storm", **arguments}, progress_callback=on_progress
+        )
+
+
+def served(standin: RunningStandIn) -> list[bytes]:
+    return [image.data for image in sorted(standin.state.images.values(), key=lambda image: image.index)]
+
+
+async def test_429_once_with_retry_after_is_retried_and_succeeds(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(status=429, retry_after=1))
+    progress: list[str] = []
+    result = await generate(settings, progress)
+    assert not result.is_error, first_text(result)
+    assert len(standin.state.requests) == 2
+    assert "retrying after HTTP 429 in 1 s" in progress
+    assert [path.read_bytes() for path in published(image_dir)] == served(standin)
+
+
+async def test_503_once_is_retried(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+    standin.state.faults.append(Fault(status=503))
+    result = await generate(settings)
+    assert not result.is_error
+    assert len(standin.state.requests) == 2
+    assert len(published(image_dir)) == 1
+
+
+async def test_504_every_time_gives_up_after_five_attempts(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(status=504, times=99))
+    result = await generate(settings)
+    assert result.is_error
+    assert "HTTP 504" in first_text(result) and "fewer inference steps" in first_text(result)
+    assert len(standin.state.requests) == 5
+    assert published(image_dir) == []
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+async def test_errors_that_would_repeat_are_not_retried(
+    standin: RunningStandIn, settings: Settings, image_dir: Path, status: int
+) -> None:
+    standin.state.faults.append(Fault(status=status, times=99))
+    result = await generate(settings)
+    assert result.is_error
+    assert f"HTTP {status}" in first_text(result)
+    assert len(standin.state.requests) == 1
+    assert published(image_dir) == []
+
+
+async def test_retry_after_beyond_the_deadline_fails_at_once(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(status=429, retry_after=30))
+    result = await generate(dataclasses.replace(settings, timeout=5))
+    assert result.is_error
+    assert "HTTP 429" in first_text(result) and "No time was left to retry within SILICONFLOW_TIMEOUT=5 s" in (
+        first_text(result)
+    )
+    assert len(standin.state.requests) == 1
+
+
+async def test_a_stuck_provider_times_out_cleanly(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+    standin.state.faults.append(Fault(delay=5))
+    result = await generate(dataclasses.replace(settings, timeout=1))
+    assert result.is_error
+    assert "did not finish within SILICONFLOW_TIMEOUT=1 s" in first_text(result)
+    assert published(image_dir) == []
+
+
+async def test_a_dropped_connection_is_retried(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+    standin.state.faults.append(Fault(kind="reset"))
+    result = await generate(settings)
+    assert not result.is_error, first_text(result)
+    assert len(standin.state.requests) == 2
+    assert [path.read_bytes() for path in published(image_dir)] == served(standin)
+
+
+async def test_an_image_link_that_404s_once_is_fetched_again(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(target="download", status=404))
+    result = await generate(settings)
+    assert not result.is_error
+    assert len(standin.state.downloads) == 2
+    assert [path.read_bytes() for path in published(image_dir)] == served(standin)
+
+
+async def test_a_link_serving_html_saves_nothing(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+    standin.state.faults.append(Fault(target="download", kind="html"))
+    result = await generate(settings)
+    assert result.is_error
+    assert "did not return an image: not a PNG, JPEG or WebP image (an HTML page)" in first_text(result)
+    assert published(image_dir) == []
+
+
+async def test_an_expired_link_is_reported_not_retried(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(target="download", kind="expired", times=99))
+    result = await generate(settings)
+    assert result.is_error
+    assert "HTTP 403: it has expired" in first_text(result)
+    assert len(standin.state.downloads) == 1
+    assert published(image_dir) == []
+
+
+async def test_a_truncated_image_is_fetched_again(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+    standin.state.faults.append(Fault(target="download", kind="truncate"))
+    result = await generate(settings)
+    assert not result.is_error
+    assert [path.read_bytes() for path in published(image_dir)] == served(standin)
+
+
+async def test_an_image_truncated_every_time_is_not_saved(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(target="download", kind="truncate", times=99))
+    result = await generate(settings)
+    assert result.is_error and "truncated" in first_text(result)
+    assert len(standin.state.downloads) == 3
+    assert published(image_dir) == []
+
+
+async def test_one_failure_in_a_batch_keeps_the_rest(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(target="download", kind="expired", index=2, times=99))
+    result = await generate(settings, batch_size=4)
+    assert not result.is_error
+    structured = result.structured_content
+    assert [image["path"] for image in structured["images"]] == [str(path) for path in published(image_dir)]
+    assert len(structured["images"]) == 3
+    assert structured["failed"] == [{"index": 2, "error": structured["failed"][0]["error"]}]
+    assert "expired" in structured["failed"][0]["error"]
+    assert "Image 2 failed" in first_text(result)
+
+
+async def test_a_runaway_download_is_capped(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+    standin.state.image_kind = "noise"
+    result = await generate(dataclasses.replace(settings, max_download_bytes=100_000))
+    assert result.is_error
+    assert "larger than the 100000 byte download limit" in first_text(result)
+    assert published(image_dir) == []
+
+
+async def test_progress_reports_each_phase(standin: RunningStandIn, settings: Settings) -> None:
+    standin.state.inference_delay = 2.5  # long enough for a heartbeat
+    progress: list[str] = []
+    result = await generate(settings, progress, batch_size=2)
+    assert not result.is_error
+    assert progress[0] == "waiting for the provider"
+    assert progress.count("waiting for the provider") >= 2  # heartbeat repeated it while waiting
+    assert progress[-4:] == ["downloading 2 images", "downloaded 1/2", "downloaded 2/2", "saved"]
+
+
+async def test_cancelled_call_leaves_nothing_and_the_server_keeps_serving(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(target="download", delay=1.5))
+    async with Client(build_server(settings)) as client:
+        with anyio.move_on_after(0.5):
+            await client.call_tool("generate_image", {"prompt": "never mind"})
+        await anyio.sleep(1.5)  # past the moment the download would have finished
+        assert published(image_dir) == []
+        result = await client.call_tool("generate_image", {"prompt": "this one"})
+    assert not result.is_error
+    assert len(published(image_dir)) == 1
+
+
+async def test_cancel_while_the_provider_works_abandons_the_call(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.inference_delay = 1.0
+    async with Client(build_server(settings)) as client:
+        with anyio.move_on_after(0.3):
+            await client.call_tool("generate_image", {"prompt": "never mind"})
+        await anyio.sleep(1.2)
+    assert standin.state.downloads == []  # the answer was never read, so nothing was fetched
+    assert published(image_dir) == []
+
+
+async def test_eight_concurrent_calls_run_in_parallel_without_collisions(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    standin.state.inference_delay = 0.5
+    results: list[CallToolResult] = []
+    async with Client(build_server(settings)) as client:
+
+        async def one(seed: int) -> None:
+            results.append(await client.call_tool("generate_image", {"prompt": "crowd", "seed": seed}))
+
+        async with anyio.create_task_group() as group:
+            for seed in range(8):
+                group.start_soon(one, seed)
+    assert [result.is_error for result in results] == [False] * 8
+    assert standin.state.max_in_flight == 8
+    paths = [result.structured_content["images"][0]["path"] for result in results]
+    assert len(set(paths)) == 8
+    assert sorted(map(str, published(image_dir))) == sorted(paths)
