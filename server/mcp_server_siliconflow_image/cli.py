@@ -31,6 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
     parser.add_argument("--host", default=None, help="HTTP only: interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="HTTP only: port (default 8000); MCP is at /mcp")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="HTTP only: a host name clients may use besides loopback (repeatable), e.g. images.example.com",
+    )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="HTTP only: allow listening beyond loopback without SILICONFLOW_MCP_TOKEN (not recommended)",
+    )
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        help="HTTP only: no server-side sessions, for several instances behind a load balancer",
+    )
     parser.add_argument("--api-key", help="SILICONFLOW_API_KEY: the provider key (prefer the variable)")
     parser.add_argument("--base-url", help="SILICONFLOW_BASE_URL (default https://api.siliconflow.cn/v1)")
     parser.add_argument("--image-dir", help="SILICONFLOW_IMAGE_DIR: where images are saved")
@@ -64,6 +81,9 @@ def settings_from_args(options: argparse.Namespace) -> Settings:
         "edit_model": options.edit_model,
         "timeout": options.timeout,
         "inline_max_bytes": options.inline_max_bytes,
+        "allowed_hosts": tuple(options.allowed_host),
+        "allow_unauthenticated": options.allow_unauthenticated,
+        "stateless": options.stateless,
     }
     if options.api_key:
         overrides["api_key"] = Secret(options.api_key)
@@ -124,4 +144,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from mcp_server_siliconflow_image.transports import serve
 
-    serve(settings)
+    try:
+        serve(settings)
+    except SettingsError as error:
+        parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")

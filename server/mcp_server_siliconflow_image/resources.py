@@ -2,25 +2,39 @@
 
 URIs name files inside the image folder only (`siliconflow-image://images/<file name>`); they never
 reveal host paths and can never reach outside that folder. One template per image type, because a
-template carries the MIME type the client is told.
+template carries the MIME type the client is told. `resources/list` pages through the saved images,
+newest first, for remote clients that want to browse what was made.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import PurePath
+from typing import Any
+
 import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, Annotations, ListResourcesResult, Resource
 
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS
-from mcp_server_siliconflow_image.storage import RESOURCE_PREFIX, ImageStore
+from mcp_server_siliconflow_image.storage import RESOURCE_PREFIX, ImageStore, StoredImage, mime_type_for, recent_images
+
+PAGE_SIZE = 50
 
 
-def register_resources(server: MCPServer, store: ImageStore) -> None:
+def register_resources(server: MCPServer[Any], store: ImageStore) -> None:
     for mime_type, extension in EXTENSIONS.items():
         _register_template(server, store, mime_type, extension)
+    server.middleware.append(RecentImagesListing(store))
 
 
-def _register_template(server: MCPServer, store: ImageStore, mime_type: str, extension: str) -> None:
+def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str, extension: str) -> None:
     async def read_saved_image(name: str) -> bytes:
         try:
             path = store.resolve_uri(f"{name}.{extension}")
@@ -35,3 +49,46 @@ def _register_template(server: MCPServer, store: ImageStore, mime_type: str, ext
         description="A full-size image this server generated and saved.",
         mime_type=mime_type,
     )(read_saved_image)
+
+
+class RecentImagesListing:
+    """Server middleware answering `resources/list` with the saved images, newest first, in pages."""
+
+    def __init__(self, store: ImageStore, page_size: int = PAGE_SIZE) -> None:
+        self._store = store
+        self._page_size = page_size
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "resources/list":
+            return await call_next(ctx)
+        cursor = (ctx.params or {}).get("cursor")
+        before = _decode_cursor(cursor) if cursor else None
+        listing = partial(recent_images, self._store.root, before=before, limit=self._page_size)
+        page, last = await anyio.to_thread.run_sync(listing)
+        return ListResourcesResult(
+            resources=[_as_resource(image) for image in page],
+            next_cursor=_encode_cursor(last) if last else None,
+        )
+
+
+def _as_resource(image: StoredImage) -> Resource:
+    modified = datetime.fromtimestamp(image.modified, UTC)
+    return Resource(
+        name=image.name,
+        title=f"Image generated {modified:%Y-%m-%d %H:%M:%S} UTC",
+        uri=image.uri,
+        mime_type=mime_type_for(PurePath(image.name)),
+        size=image.size,
+        annotations=Annotations(last_modified=modified.isoformat()),
+    )
+
+
+def _encode_cursor(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode("ascii")
+
+
+def _decode_cursor(cursor: object) -> str:
+    try:
+        return base64.urlsafe_b64decode(str(cursor).encode("ascii")).decode()
+    except (binascii.Error, UnicodeError, ValueError) as error:
+        raise MCPError(code=INVALID_PARAMS, message="invalid cursor: pass nextCursor from the previous page") from error

@@ -87,6 +87,10 @@ class Settings:
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (besides loopback) HTTP clients may address the server by, e.g. behind a proxy."""
+    allow_unauthenticated: bool = False
+    stateless: bool = False
     log_level: str = "INFO"
 
     @property

@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat
 
@@ -134,12 +134,15 @@ class ImageStore:
         return path
 
 
-def mime_type_for(path: Path) -> str:
+_UNKNOWN = "application/octet-stream"
+
+
+def mime_type_for(path: PurePath) -> str:
     extension = path.suffix.lstrip(".").lower()
     for mime_type, known in EXTENSIONS.items():
         if known == extension:
             return mime_type
-    return "application/octet-stream"
+    return _UNKNOWN
 
 
 def batch_stamp() -> str:
@@ -175,3 +178,35 @@ def _publish_without_overwriting(temp: Path, root: Path, stem: str, extension: s
             os.replace(temp, candidate)
             return candidate
     raise FileExistsError(f"could not find a free file name for {stem} in {root}")
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    name: str
+    size: int
+    modified: float
+
+    @property
+    def uri(self) -> str:
+        return RESOURCE_PREFIX + self.name
+
+
+def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[StoredImage], str | None]:
+    """Saved images newest first (names sort by creation time), `limit` at a time.
+
+    Paging continues from the last name of the previous page, so images saved meanwhile do not shift
+    the pages. Returns the page and the name to continue from (None on the last page).
+    """
+    if not root.is_dir():
+        return [], None
+    names = sorted(
+        (entry.name for entry in os.scandir(root) if entry.is_file() and not entry.name.startswith(".")),
+        reverse=True,
+    )
+    names = [name for name in names if _SAFE_NAME.fullmatch(name) and mime_type_for(Path(name)) != _UNKNOWN]
+    if before is not None:
+        names = [name for name in names if name < before]
+    page = names[:limit]
+    stats = [(name, (root / name).stat()) for name in page]
+    images = [StoredImage(name, stat.st_size, stat.st_mtime) for name, stat in stats]
+    return images, (page[-1] if len(names) > limit else None)

@@ -1,16 +1,40 @@
-"""Running the server over stdio (local clients) or streamable HTTP (remote clients)."""
+"""Running the server over stdio (local clients) or streamable HTTP (remote clients).
+
+Over HTTP the server guards itself: a bearer token when SILICONFLOW_MCP_TOKEN is set (compared in constant
+time), no listening beyond loopback without one unless explicitly allowed, Host/Origin checks against DNS
+rebinding (the SDK's TransportSecuritySettings), a `/healthz` route for load balancers, and a graceful
+shutdown on SIGTERM.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
+import signal
+from typing import Any
 
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.app import build_server
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 
 def serve(settings: Settings) -> None:
+    if settings.transport == "http":
+        check_http_exposure(settings)
     server = build_server(settings)
     if settings.api_key is None:
         logger.warning("SILICONFLOW_API_KEY is not set: generate_image will answer how to set it")
@@ -18,5 +42,94 @@ def serve(settings: Settings) -> None:
     if settings.transport == "stdio":
         server.run("stdio")
         return
-    logger.info("serving MCP over streamable HTTP at http://%s:%d/mcp", settings.host, settings.port)
-    server.run("streamable-http", host=settings.host, port=settings.port, streamable_http_path="/mcp")
+    import uvicorn
+
+    config = uvicorn.Config(
+        http_app(server, settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # our stderr logging, not uvicorn's stdout defaults
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    logger.info("serving MCP over streamable HTTP at http://%s:%d%s", settings.host, settings.port, MCP_PATH)
+    # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal to the handler that was
+    # there before it; this one turns that into a clean exit status instead of "killed by SIGTERM".
+    signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
+    uvicorn.Server(config).run()
+    logger.info("stopped")
+
+
+def _exit_after_graceful_shutdown(signum: int, _: object) -> None:
+    logger.info("stopped after %s", signal.Signals(signum).name)
+    raise SystemExit(0)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_http_exposure(settings: Settings) -> None:
+    """Refuse to offer an unauthenticated image generator (and the key's credits) to a whole network."""
+    if settings.mcp_token is None and not is_loopback(settings.host) and not settings.allow_unauthenticated:
+        raise SettingsError(
+            f"refusing to listen on {settings.host} without SILICONFLOW_MCP_TOKEN: anyone who can reach it could "
+            "spend your SiliconFlow credits. Set SILICONFLOW_MCP_TOKEN (clients then send "
+            "'Authorization: Bearer <token>'), listen on 127.0.0.1, or pass --allow-unauthenticated."
+        )
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Host and Origin headers a request may carry: loopback names plus the operator's --allowed-host names."""
+    hosts = ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"]
+    origins = ["http://127.0.0.1", "http://127.0.0.1:*", "http://localhost", "http://localhost:*", "http://[::1]:*"]
+    for name in settings.allowed_hosts:
+        hosts += [name, f"{name}:*"]
+        origins += [f"{scheme}://{name}{port}" for scheme in ("http", "https") for port in ("", ":*")]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    server.custom_route(HEALTH_PATH, methods=["GET"])(healthz)
+
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=settings.stateless,
+        transport_security=transport_security(settings),
+        host=settings.host,
+    )
+    if settings.mcp_token is not None:
+        app = BearerTokenMiddleware(app, settings.mcp_token.reveal(), open_paths=frozenset({HEALTH_PATH}))
+    return app
+
+
+class BearerTokenMiddleware:
+    """Every HTTP request but the health check must carry `Authorization: Bearer <token>`."""
+
+    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str]) -> None:
+        self.app = app
+        self._token = token.encode()
+        self._open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in self._open_paths and not self._authorised(scope):
+            response = JSONResponse(
+                {"error": "unauthorized", "error_description": "send Authorization: Bearer <SILICONFLOW_MCP_TOKEN>"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="mcp-server-siliconflow-image"'},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorised(self, scope: Scope) -> bool:
+        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self._token)
