@@ -182,7 +182,7 @@ def test_langchain_loads_and_invokes_the_tools(
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["tools"] == TOOLS
     saved = Path(server_env["SILICONFLOW_IMAGE_DIR"])
-    [image] = list(saved.iterdir())
+    [image] = list(saved.glob("*.png"))
     assert str(image) in answer["result"]
     assert image.read_bytes() == next(iter(standin.state.images.values())).data
     assert standin.state.requests[0]["seed"] == 5

@@ -26,7 +26,9 @@ def published(image_dir: Path) -> list[Path]:
     files = sorted(image_dir.iterdir())
     leftovers = [path.name for path in files if path.name.startswith(".")]
     assert leftovers == [], f"partial files left behind: {leftovers}"
-    return files
+    images = [path for path in files if not path.name.endswith(".json")]
+    assert sorted(path.name for path in files if path.name.endswith(".json")) == [f"{p.name}.json" for p in images]
+    return images
 
 
 async def generate(settings: Settings, messages: list[str] | None = None, **arguments: Any) -> CallToolResult:

@@ -105,4 +105,4 @@ async def test_one_broken_link_does_not_cost_the_other_images(standin: RunningSt
     assert len(structured["images"]) == 2
     assert structured["failed"][0]["index"] == 2
     assert "did not return an image" in structured["failed"][0]["error"]
-    assert len(list(tmp_path.iterdir())) == 2
+    assert len(list(tmp_path.glob("*.png"))) == 2

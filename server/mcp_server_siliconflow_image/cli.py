@@ -65,6 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--mcp-token", help="SILICONFLOW_MCP_TOKEN: bearer token HTTP clients must send")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
+    commands = parser.add_subparsers(dest="command", metavar="{stand-in,demo}")
+    standin = commands.add_parser(
+        "stand-in",
+        help="run the offline stand-in provider (no key, no network) for demos and agents' CI",
+        description=(
+            "Serve SiliconFlow's image API offline on loopback: POST /v1/images/generations, GET /v1/models, "
+            "expiring image links and the documented errors, with deterministic images drawn from "
+            "(prompt, seed, size). Point the server at it with SILICONFLOW_BASE_URL=http://127.0.0.1:PORT/v1. "
+            "Inject faults with POST /_standin/faults, change behaviour with POST /_standin/config."
+        ),
+    )
+    standin.add_argument("--host", dest="standin_host", default="127.0.0.1", help="default: 127.0.0.1")
+    standin.add_argument("--port", dest="standin_port", type=int, default=8765, help="default: 8765")
+    standin.add_argument("--key", default="sk-standin", help="the API key it accepts (default: sk-standin)")
+    standin.add_argument("--image-kind", choices=("pattern", "noise", "jpeg"), default="pattern")
+    standin.add_argument("--delay", type=float, default=0.0, help="seconds each generation takes (default 0)")
+    demo = commands.add_parser(
+        "demo",
+        help="see it work with no key: stand-in provider + this server + a real MCP client",
+        description="Start the stand-in provider and this server, call every tool through the MCP client, "
+        "and print where the images went and what the results looked like.",
+    )
+    demo.add_argument("--out", help="folder for the demo images (default: a new folder in the temp dir)")
     return parser
 
 
@@ -135,6 +158,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     options = parser.parse_args(argv)
     configure_logging(options.log_level)
+    if options.command == "stand-in":
+        run_standin(options)
+        return
+    if options.command == "demo":
+        from mcp_server_siliconflow_image.demo import run_demo
+
+        parser.exit(run_demo(options.out))
     try:
         settings = settings_from_args(options)
     except SettingsError as error:
@@ -148,3 +178,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
+
+
+def run_standin(options: argparse.Namespace) -> None:
+    from mcp_server_siliconflow_image.standin import StandInState, serve_standin
+
+    state = StandInState(api_key=options.key, image_kind=options.image_kind, inference_delay=options.delay)
+    base = f"http://{options.standin_host}:{options.standin_port}/v1"
+    print(f"stand-in provider at {base} (API key: {options.key})", file=sys.stderr, flush=True)
+    print(
+        f"  SILICONFLOW_BASE_URL={base} SILICONFLOW_API_KEY={options.key} mcp-server-siliconflow-image", file=sys.stderr
+    )
+    serve_standin(state, host=options.standin_host, port=options.standin_port)

@@ -7,29 +7,35 @@ fetched does not cost the others.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import anyio
 import httpx
 from mcp_types import CallToolResult
 
+from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.directory import ModelDirectory
-from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
-from mcp_server_siliconflow_image.payload import ProviderRequest
+from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
+from mcp_server_siliconflow_image.payload import INPUT_IMAGE_FIELDS, ProviderRequest
+from mcp_server_siliconflow_image.previews import InlineImage
 from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import (
+    Generation,
     ProviderClient,
     ProviderError,
     ProviderImage,
     create_http_client,
 )
-from mcp_server_siliconflow_image.results import FailedImageOut, build_result
+from mcp_server_siliconflow_image.results import FailedImageOut, InlinePlan, build_result, inline_for
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.storage import ImageStore, SavedImage, batch_stamp
+from mcp_server_siliconflow_image.storage import ImageStore, PendingImage, SavedImage, batch_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -66,62 +72,151 @@ class Runtime:
                 self._http = None
 
 
+@dataclass
+class _Received:
+    """A downloaded image that passed its checks, still in its hidden temporary file."""
+
+    index: int
+    pending: PendingImage
+    image: ImageFormat
+    data: bytes = b""
+
+
 async def generate(runtime: Runtime, request: ProviderRequest, progress: ProgressReporter) -> CallToolResult:
-    """Run `request` against the provider and return the contract's result (raises ProviderError)."""
+    """Run `request` against the provider and return the contract's result (raises ProviderError).
+
+    Phase 1 downloads every image at once into hidden temporary files. Phase 2 publishes each file (fsync,
+    then its final name) while its inline copy or preview is made, on worker threads side by side.
+    Whatever is not published by the end (an error, a cancelled call) is removed on the way out.
+    """
     provider = runtime.provider
-    async with progress.heartbeat():
-        await progress.update("waiting for the provider")
-        generation = await provider.generate(request.payload, on_retry=progress.update)
-        total = len(generation.outputs)
-        await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-        slots: list[SavedImage | FailedImageOut | None] = [None] * total
-        stamp = batch_stamp()
-        done = 0
-
-        async def fetch_and_save(index: int, output: ProviderImage) -> None:
-            nonlocal done
-            try:
-                slots[index] = await _fetch_and_save(runtime, provider, output, generation.seed, index + 1, stamp)
-            except (ProviderError, NotAnImageError, OSError) as error:
-                logger.warning("image %d of %d not saved: %s", index + 1, total, error)
-                slots[index] = FailedImageOut(index=index + 1, error=_describe_failure(error))
-            done += 1
-            await progress.update(f"downloaded {done}/{total}")
-
-        async with anyio.create_task_group() as group:
-            for index, output in enumerate(generation.outputs):
-                group.start_soon(fetch_and_save, index, output)
-
-        await progress.update("saved")
-    return await anyio.to_thread.run_sync(
-        partial(
-            build_result,
-            model=str(request.payload["model"]),
-            seed=generation.seed,
-            inference_seconds=generation.inference_seconds,
-            images=[slot for slot in slots if isinstance(slot, SavedImage)],
-            failed=[slot for slot in slots if isinstance(slot, FailedImageOut)],
-            notes=request.notes,
-            inline_max_bytes=runtime.settings.inline_max_bytes,
-            structured=runtime.settings.structured_output,
-        )
+    failed: list[FailedImageOut] = []
+    with ExitStack() as unpublished:
+        async with progress.heartbeat():
+            await progress.update("waiting for the provider")
+            generation = await provider.generate(request.payload, on_retry=progress.update)
+            total = len(generation.outputs)
+            await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
+            received = await _receive_all(runtime, provider, generation.outputs, unpublished, failed, progress)
+            provenance = _provenance(runtime, request, generation)
+            images, inlines = await _publish_and_show(
+                received, generation.seed, runtime.settings.inline_max_bytes, failed, provenance
+            )
+            await progress.update("saved")
+    return build_result(
+        model=str(request.payload["model"]),
+        seed=generation.seed,
+        inference_seconds=generation.inference_seconds,
+        images=images,
+        inlines=inlines,
+        failed=sorted(failed, key=lambda failure: failure.index),
+        notes=request.notes,
+        inline_max_bytes=runtime.settings.inline_max_bytes,
+        structured=runtime.settings.structured_output,
     )
 
 
-async def _fetch_and_save(
-    runtime: Runtime, provider: ProviderClient, output: ProviderImage, seed: int | None, index: int, stamp: str
-) -> SavedImage:
-    """Stream one image to a hidden temp file, check it, then publish it; a cancelled call leaves nothing."""
-    with runtime.store.pending() as pending:
-        await provider.fetch_image(output, pending)
+async def _receive_all(
+    runtime: Runtime,
+    provider: ProviderClient,
+    outputs: list[ProviderImage],
+    unpublished: ExitStack,
+    failed: list[FailedImageOut],
+    progress: ProgressReporter,
+) -> list[_Received]:
+    received: list[_Received] = []
+    done = 0
+
+    async def receive(index: int, output: ProviderImage) -> None:
+        nonlocal done
+        pending = unpublished.enter_context(runtime.store.pending())
         try:
-            image_format = identify(bytes(pending.head))
-        except NotAnImageError:
-            if pending.size <= len(pending.head):
-                raise
-            image_format = identify(await anyio.to_thread.run_sync(pending.read_all))  # header past the head
-        publish = partial(pending.publish, image_format, seed=seed, index=index, stamp=stamp)
-        return await anyio.to_thread.run_sync(publish)
+            await provider.fetch_image(output, pending)
+            image = await _identify(pending)
+            data = await anyio.to_thread.run_sync(pending.read_all)
+            received.append(_Received(index, pending, image, data))
+        except (ProviderError, NotAnImageError, OSError) as error:
+            logger.warning("image %d of %d not saved: %s", index, len(outputs), error)
+            failed.append(FailedImageOut(index=index, error=_describe_failure(error)))
+            pending.discard()
+        done += 1
+        await progress.update(f"downloaded {done}/{len(outputs)}")
+
+    async with anyio.create_task_group() as group:
+        for index, output in enumerate(outputs, start=1):
+            group.start_soon(receive, index, output)
+    return sorted(received, key=lambda item: item.index)
+
+
+async def _publish_and_show(
+    received: list[_Received],
+    seed: int | None,
+    budget: int,
+    failed: list[FailedImageOut],
+    provenance: dict[str, Any],
+) -> tuple[list[SavedImage], list[InlineImage | None]]:
+    stamp = batch_stamp()
+    plan = InlinePlan.for_batch([item.pending.size for item in received], budget)
+    saved: list[SavedImage | None] = [None] * len(received)
+    inlines: list[InlineImage | None] = [None] * len(received)
+
+    async def publish(slot: int, item: _Received) -> None:
+        try:
+            publishing = partial(
+                item.pending.publish,
+                item.image,
+                seed=seed,
+                index=item.index,
+                stamp=stamp,
+                provenance={**provenance, "index": item.index},
+            )
+            saved[slot] = await anyio.to_thread.run_sync(publishing)
+        except OSError as error:
+            failed.append(FailedImageOut(index=item.index, error=_describe_failure(error)))
+
+    async def show(slot: int, item: _Received) -> None:
+        inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan)
+
+    async with anyio.create_task_group() as group:
+        for slot, item in enumerate(received):
+            group.start_soon(publish, slot, item)
+            group.start_soon(show, slot, item)
+    kept = [slot for slot, image in enumerate(saved) if image is not None]
+    return [saved[slot] for slot in kept], [inlines[slot] for slot in kept]  # type: ignore[misc]
+
+
+def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generation) -> dict[str, Any]:
+    """How these images were made, for their sidecars: enough to regenerate or audit them later.
+
+    Input images are recorded by their digest and size, not their bytes; the key is never recorded.
+    """
+    arguments = {}
+    for name, value in request.payload.items():
+        if name in INPUT_IMAGE_FIELDS and isinstance(value, str):
+            digest = hashlib.sha256(value.encode()).hexdigest()
+            arguments[name] = f"<input image, data URI sha256 {digest}, {len(value)} characters>"
+        else:
+            arguments[name] = value
+    return {
+        "prompt": request.payload.get("prompt"),
+        "model": request.payload.get("model"),
+        "seed": generation.seed,
+        "arguments": arguments,
+        "notes": request.notes,
+        "provider": runtime.settings.base_url,
+        "inference_seconds": generation.inference_seconds,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generator": f"mcp-server-siliconflow-image {__version__}",
+    }
+
+
+async def _identify(pending: PendingImage) -> ImageFormat:
+    try:
+        return identify(bytes(pending.head))
+    except NotAnImageError:
+        if pending.size <= len(pending.head):
+            raise
+        return identify(await anyio.to_thread.run_sync(pending.read_all))  # header past the kept head
 
 
 def _describe_failure(error: Exception) -> str:

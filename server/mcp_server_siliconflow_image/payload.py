@@ -18,6 +18,8 @@ from mcp_server_siliconflow_image.catalog import (
     supported_aspect_ratios,
 )
 
+INPUT_IMAGE_FIELDS = ("image", "image2", "image3")
+
 
 class InvalidArgumentError(ValueError):
     """An argument that cannot work; the message names the field and the values that would."""

@@ -250,6 +250,7 @@ class ProviderClient:
                 async with self._http.stream("GET", url) as response:
                     if response.status_code != 200:
                         return _download_status_error(response.status_code)
+                    sniffed = False
                     async for chunk in response.aiter_bytes():
                         pending.write(chunk)
                         if pending.size > limit:
@@ -257,8 +258,10 @@ class ProviderClient:
                                 f"The image is larger than the {limit} byte download limit "
                                 "(SILICONFLOW_MAX_IMAGE_BYTES); nothing was saved."
                             )
-                        if len(pending.head) >= 16 and sniff_mime_type(bytes(pending.head)) is None:
-                            identify(bytes(pending.head))  # raises NotAnImageError describing the bytes
+                        if not sniffed and len(pending.head) >= 16:
+                            sniffed = True  # an error page is refused at its first bytes, not after 50 MB
+                            if sniff_mime_type(bytes(pending.head[:16])) is None:
+                                identify(bytes(pending.head))  # raises NotAnImageError describing the bytes
         except NotAnImageError as error:
             return ProviderError(f"The provider's link did not return an image: {error}. Nothing was saved.")
         except TimeoutError:

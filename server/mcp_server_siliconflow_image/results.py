@@ -7,11 +7,13 @@ facts go into `structuredContent`, because some clients show the model only that
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
+from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.previews import (
     InlineImage,
     base64_length,
@@ -64,12 +66,13 @@ def build_result(
     seed: int | None,
     inference_seconds: float | None,
     images: list[SavedImage],
+    inlines: list[InlineImage | None],
     failed: list[FailedImageOut],
     notes: list[str],
     inline_max_bytes: int,
     structured: bool,
 ) -> CallToolResult:
-    inlines = choose_inline_images(images, inline_max_bytes)
+    """The contract's result; `inlines` (one per image, from `inline_for`) is what each image block shows."""
     notes = list(notes)
     previews = sum(1 for inline in inlines if inline is not None and inline.is_preview)
     if previews:
@@ -102,23 +105,36 @@ def build_result(
     )
 
 
-def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineImage | None]:
-    """Originals when the whole batch fits `budget` (base64 bytes), else a preview for each image.
+@dataclass(frozen=True)
+class InlinePlan:
+    """How a batch is shown: originals only when all of them fit the budget together."""
 
-    Reads the saved files back: downloads go straight to disk, and only what is shown is in memory.
-    """
-    if budget <= 0 or not images:
-        return [None] * len(images)
-    share = inline_budget_per_image(budget, len(images))
-    whole_batch_fits = sum(base64_length(image.size) for image in images) <= budget
-    chosen: list[InlineImage | None] = []
-    for image in images:
-        data = image.path.read_bytes()
-        if whole_batch_fits and fits_inline(len(data), image.width, image.height, budget):
-            chosen.append(original_inline(data, image.mime_type, image.width, image.height))
-        else:
-            chosen.append(make_preview(data, share))
-    return chosen
+    budget: int
+    share: int
+    originals_fit: bool
+
+    @classmethod
+    def for_batch(cls, sizes: list[int], budget: int) -> InlinePlan:
+        share = inline_budget_per_image(budget, len(sizes))
+        return cls(budget, share, budget > 0 and sum(base64_length(size) for size in sizes) <= budget)
+
+
+def inline_for(data: bytes, image: ImageFormat, plan: InlinePlan) -> InlineImage | None:
+    """The image block's content for one image: the original when the plan allows, else a preview."""
+    if plan.budget <= 0:
+        return None
+    if plan.originals_fit and fits_inline(len(data), image.width, image.height, plan.budget):
+        return original_inline(data, image.mime_type, image.width, image.height)
+    return make_preview(data, plan.share)
+
+
+def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineImage | None]:
+    """`inline_for` over saved images, one after another."""
+    plan = InlinePlan.for_batch([image.size for image in images], budget)
+    return [
+        inline_for(image.path.read_bytes(), ImageFormat(image.mime_type, image.width, image.height), plan)
+        for image in images
+    ]
 
 
 def summary_text(result: GenerationResult) -> str:

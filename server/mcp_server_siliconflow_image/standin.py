@@ -13,6 +13,7 @@ realistic provider size (1024x1024 RGB is ~3 MB), "jpeg" is a photo-like JPEG.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import random
@@ -127,6 +128,10 @@ class StandInState:
                     setattr(self, name, getattr(fresh, name))
 
 
+CONFIGURABLE = ("image_kind", "response_shape", "inference_delay", "content_type", "models_route")
+"""StandInState fields the control route may change at run time."""
+
+
 def provider_error(status: int, message: str, code: int = 20000) -> JSONResponse:
     """The provider's documented error body: `{"code": ..., "message": ..., "data": null}`."""
     return JSONResponse({"code": code, "message": message, "data": None}, status_code=status)
@@ -226,6 +231,16 @@ def create_app(state: StandInState) -> Starlette:
             state.faults.extend(faults)
         return JSONResponse({"queued": len(faults)})
 
+    async def control_config(request: Request) -> Response:
+        changes = json.loads(await request.body() or b"{}")
+        unknown = sorted(set(changes) - set(CONFIGURABLE))
+        if unknown:
+            return provider_error(400, f"not configurable: {', '.join(unknown)}; choose from {', '.join(CONFIGURABLE)}")
+        with state.lock:
+            for name, value in changes.items():
+                setattr(state, name, value)
+        return JSONResponse({name: getattr(state, name) for name in CONFIGURABLE})
+
     async def control_requests(_: Request) -> Response:
         with state.lock:
             return JSONResponse({"requests": state.requests, "downloads": state.downloads})
@@ -238,6 +253,7 @@ def create_app(state: StandInState) -> Starlette:
             Route("/static/{name}", static, methods=["GET"]),
             Route("/redirect", redirect, methods=["GET"]),
             Route("/_standin/faults", control_faults, methods=["POST"]),
+            Route("/_standin/config", control_config, methods=["POST"]),
             Route("/_standin/requests", control_requests, methods=["GET"]),
         ]
     )
@@ -346,8 +362,12 @@ def _generation_body(state: StandInState, request: Request, body: dict[str, Any]
     }
 
 
+@functools.lru_cache(maxsize=32)
 def render_image(kind: ImageKind, prompt: str, seed: int, size: tuple[int, int], index: int) -> tuple[bytes, str]:
-    """Deterministic image bytes for (prompt, seed, size, index), and their MIME type."""
+    """Deterministic image bytes for (prompt, seed, size, index), and their MIME type.
+
+    Cached: a real provider's CDN serves stored bytes, so repeating a request costs the stand-in nothing.
+    """
     digest = hashlib.sha256(f"{prompt}\0{seed}\0{size}\0{index}".encode()).digest()
     if kind == "noise":
         return noise_png(size, int.from_bytes(digest[:8], "big")), "image/png"
@@ -422,6 +442,13 @@ class RunningStandIn:
     @property
     def base_url(self) -> str:
         return f"{self.origin}/v1"
+
+
+def serve_standin(state: StandInState, *, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the stand-in in the foreground until interrupted (the `stand-in` command)."""
+    import uvicorn
+
+    uvicorn.run(create_app(state), host=host, port=port, log_config=None, log_level="warning")
 
 
 @contextmanager

@@ -7,12 +7,15 @@ whole or not at all, and a second image must never replace the first.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
+from typing import Any
 
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat
 
@@ -38,9 +41,10 @@ HEAD_BYTES = 512 * 1024
 
 
 class PendingImage:
-    """An image being received: bytes go straight to a hidden temporary file, hashed as they arrive.
+    """An image being received: bytes go straight to a hidden temporary file.
 
-    Nothing is held in memory but the head, so a large or runaway download costs disk, not RAM.
+    Nothing is held in memory but the head, so a large or runaway download costs disk, not RAM. The
+    digest is computed when the file is published, on a worker thread, not on the download's hot path.
     `publish` gives the finished file its final name; leaving the block without publishing (an error,
     a cancelled call) removes the temporary file, so no partial image is ever left behind.
     """
@@ -50,7 +54,6 @@ class PendingImage:
         self.root = root
         self.temp = root / f".{secrets.token_hex(8)}{_TEMP_SUFFIX}"
         self._handle = open(self.temp, "xb")  # noqa: SIM115 - closed by publish() or discard()
-        self._hash = hashlib.sha256()
         self.size = 0
         self.head = bytearray()
 
@@ -62,7 +65,6 @@ class PendingImage:
 
     def write(self, chunk: bytes) -> None:
         self._handle.write(chunk)
-        self._hash.update(chunk)
         self.size += len(chunk)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
@@ -71,7 +73,6 @@ class PendingImage:
         """Forget what was received (before a retried download)."""
         self._handle.seek(0)
         self._handle.truncate()
-        self._hash = hashlib.sha256()
         self.size = 0
         self.head = bytearray()
 
@@ -85,27 +86,69 @@ class PendingImage:
         self._handle.flush()
         return self.temp.read_bytes()
 
-    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
-        """Make the file visible under a fresh name: complete, durable, never replacing another."""
+    def publish(
+        self,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> SavedImage:
+        """Make the file visible under a fresh name: complete, durable, never replacing another.
+
+        With `provenance`, a JSON sidecar `<file>.json` records how the image was made (prompt, model,
+        seed, arguments), so it can be regenerated or audited later. The image file itself keeps exactly
+        the provider's bytes, so nothing is embedded in it.
+        """
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
+        with open(self.temp, "rb") as reader:
+            digest = hashlib.file_digest(reader, "sha256").hexdigest()
         stem = _file_stem(stamp or batch_stamp(), seed, index)
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
         self.temp.unlink(missing_ok=True)
-        return SavedImage(
+        saved = SavedImage(
             path=final,
             uri=RESOURCE_PREFIX + final.name,
             mime_type=image.mime_type,
             width=image.width,
             height=image.height,
             size=self.size,
-            sha256=self._hash.hexdigest(),
+            sha256=digest,
         )
+        if provenance is not None:
+            write_sidecar(saved, provenance)
+        return saved
 
     def discard(self) -> None:
         self._handle.close()
         self.temp.unlink(missing_ok=True)
+
+
+def sidecar_path(image: Path) -> Path:
+    return image.with_name(image.name + ".json")
+
+
+def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
+    """Write `<image>.json` atomically: the image's own facts plus how it was made."""
+    record = {
+        **provenance,
+        "file": saved.path.name,
+        "mime_type": saved.mime_type,
+        "width": saved.width,
+        "height": saved.height,
+        "bytes": saved.size,
+        "sha256": saved.sha256,
+    }
+    target = sidecar_path(saved.path)
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
+    try:
+        temp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 class ImageStore:

@@ -1,0 +1,358 @@
+"""Benchmarks: what this server costs beyond the bytes any wrapper must move.
+
+    python bench/run.py            # full run (medians of 10+), prints a markdown table
+    python bench/run.py --quick    # a smoke run (CI checks that it works; its figures mean little)
+    python bench/run.py --readme   # also write the table into README.md's "Performance" section
+
+The stand-in provider runs in its own process on loopback, serving 1024x1024 incompressible PNGs (~3 MB,
+like a detailed provider image) at expiring links, with a configurable inference delay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-bench"
+PROMPT = "benchmark"
+SEED = 1234
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up") from None
+            time.sleep(0.05)
+
+
+class StandIn:
+    """The stand-in provider in its own process, so it never competes with the measured side for the GIL."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mcp_server_siliconflow_image",
+                "stand-in",
+                "--port",
+                str(self.port),
+                "--key",
+                KEY,
+                "--image-kind",
+                "noise",
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        self.origin = f"http://127.0.0.1:{self.port}"
+        wait_for(f"{self.origin}/v1/models", self.process)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}/v1"
+
+    def set_delay(self, seconds: float) -> None:
+        httpx.post(f"{self.origin}/_standin/config", json={"inference_delay": seconds}).raise_for_status()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def server_env(standin: StandIn, image_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SILICONFLOW_API_KEY": KEY,
+        "SILICONFLOW_BASE_URL": standin.base_url,
+        "SILICONFLOW_IMAGE_DIR": str(image_dir),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
+    await call()  # warm-up: connections, caches, lazy imports
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def floor_samples(standin: StandIn, batch: int, runs: int, folder: Path) -> list[float]:
+    """What any wrapper must do: one POST, then every image fetched in parallel and written to disk."""
+    async with httpx.AsyncClient(timeout=300) as http:
+
+        async def one_call() -> None:
+            answer = await http.post(
+                f"{standin.base_url}/images/generations",
+                headers={"Authorization": f"Bearer {KEY}"},
+                json={"model": "Kwai-Kolors/Kolors", "prompt": PROMPT, "batch_size": batch, "seed": SEED},
+            )
+            urls = [item["url"] for item in answer.json()["images"]]
+
+            async def fetch(index: int, url: str) -> None:
+                body = (await http.get(url)).content
+                (folder / f"floor-{index}.png").write_bytes(body)
+
+            await asyncio.gather(*(fetch(index, url) for index, url in enumerate(urls)))
+
+        return await timed(runs, one_call)
+
+
+async def server_samples(standin: StandIn, batch: int, runs: int, folder: Path) -> list[float]:
+    """The same work as one tools/call over stdio through the MCP SDK's client."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
+        env=server_env(standin, folder),
+    )
+    async with Client(params) as client:
+
+        async def one_call() -> None:
+            result = await client.call_tool("generate_image", {"prompt": PROMPT, "batch_size": batch, "seed": SEED})
+            assert not result.is_error, result.content
+
+        return await timed(runs, one_call)
+
+
+def cold_start_samples(runs: int, standin: StandIn, folder: Path) -> tuple[list[float], list[float]]:
+    """Spawn -> initialize result, against spawning a bare `import mcp.server.mcpserver`."""
+    initialize = (
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "bench", "version": "1"},
+                },
+            }
+        ).encode()
+        + b"\n"
+    )
+    ours, bare = [], []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=server_env(standin, folder),
+        )
+        assert process.stdin and process.stdout
+        process.stdin.write(initialize)
+        process.stdin.flush()
+        process.stdout.readline()
+        ours.append(time.perf_counter() - started)
+        process.stdin.close()
+        process.wait(timeout=10)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import mcp.server.mcpserver"], check=True)
+        bare.append(time.perf_counter() - started)
+    return ours[1:], bare[1:]
+
+
+async def throughput(standin: StandIn, folder: Path, concurrency: int) -> dict[str, float]:
+    """`concurrency` simultaneous calls over streamable HTTP, and one call alone for comparison."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mcp_server_siliconflow_image",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+        ],
+        env=server_env(standin, folder),
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+
+            async def call() -> tuple[float, bool]:
+                started = time.perf_counter()
+                result = await client.call_tool("generate_image", {"prompt": PROMPT, "seed": SEED})
+                return time.perf_counter() - started, not result.is_error
+
+            await call()
+            single = statistics.median([(await call())[0] for _ in range(3)])
+            started = time.perf_counter()
+            outcomes = await asyncio.gather(*(call() for _ in range(concurrency)))
+            wall = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    latencies = sorted(latency for latency, _ in outcomes)
+    return {
+        "calls_per_s": concurrency / wall,
+        "p95": latencies[max(0, round(0.95 * len(latencies)) - 1)],
+        "errors": sum(1 for _, ok in outcomes if not ok),
+        "single": single,
+    }
+
+
+def peak_rss_mb(standin: StandIn, folder: Path, calls: int) -> float:
+    """Peak resident memory (VmHWM) of the server process across batch-4 x 3 MB calls."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=server_env(standin, folder),
+    )
+    assert process.stdin and process.stdout
+    stdin, stdout = process.stdin, process.stdout
+
+    def request(message_id: int, method: str, params: dict[str, Any]) -> None:
+        message = {"jsonrpc": "2.0", "id": message_id, "method": method, "params": params}
+        stdin.write(json.dumps(message).encode() + b"\n")
+        stdin.flush()
+        while json.loads(stdout.readline()).get("id") != message_id:
+            pass
+
+    request(
+        0,
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "b", "version": "1"}},
+    )
+    stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+    for number in range(1, calls + 1):
+        request(
+            number,
+            "tools/call",
+            {"name": "generate_image", "arguments": {"prompt": PROMPT, "batch_size": 4, "seed": SEED}},
+        )
+    status = Path(f"/proc/{process.pid}/status").read_text() if Path(f"/proc/{process.pid}/status").exists() else ""
+    stdin.close()
+    process.wait(timeout=10)
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        names = re.findall(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = names[0].strip() if names else cpu
+    return (
+        f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+async def main(quick: bool, runs: int, delays: list[float]) -> str:
+    standin = StandIn()
+    rows: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            for delay in delays:
+                standin.set_delay(delay)
+                for batch in (1, 4):
+                    floor = statistics.median(await floor_samples(standin, batch, runs, folder))
+                    server = statistics.median(await server_samples(standin, batch, runs, folder / "srv"))
+                    target = 1.2 if delay == 0 else 1.02
+                    verdict = "met" if server / floor <= target else "NOT met"
+                    rows.append(
+                        f"| batch {batch}, provider delay {delay:g} s | floor {ms(floor)} · server {ms(server)} "
+                        f"| **{server / floor:.2f}×** | ≤ {target} ({verdict}) |"
+                    )
+            ours, bare = cold_start_samples(runs, standin, folder)
+            cold, bare_import = statistics.median(ours), statistics.median(bare)
+            rows.append(
+                f"| cold start: spawn → initialize | server {ms(cold)} · bare SDK import {ms(bare_import)} "
+                f"| **+{ms(cold - bare_import)}** | ≤ +100 ms ({'met' if cold - bare_import <= 0.1 else 'NOT met'}) |"
+            )
+            standin.set_delay(delays[-1])
+            concurrency = 4 if quick else 16
+            load = await throughput(standin, folder / "http", concurrency)
+            load_met = load["errors"] == 0 and load["p95"] <= 1.2 * load["single"]
+            rows.append(
+                f"| {concurrency} concurrent calls over HTTP, delay {delays[-1]:g} s "
+                f"| {load['calls_per_s']:.1f} calls/s, p95 {ms(load['p95'])} (single call {ms(load['single'])}), "
+                f"{load['errors']:.0f} errors | **p95 {load['p95'] / load['single']:.2f}× single** "
+                f"| 0 errors, p95 ≤ 1.2× single ({'met' if load_met else 'NOT met'}) |"
+            )
+            standin.set_delay(0)
+            rss = peak_rss_mb(standin, folder / "rss", 1 if quick else 3)
+            rows.append(
+                f"| peak RSS, batch 4 × 3 MB | server process {rss:.0f} MB | **{rss:.0f} MB** "
+                f"| ≤ 150 MB ({'met' if rss <= 150 else 'NOT met'}) |"
+            )
+    finally:
+        standin.stop()
+    header = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; medians of {runs} runs"
+        + (" (--quick: a smoke run, not a measurement)" if quick else "")
+        + ".",
+        "",
+        "| what | measured | ratio | target |",
+        "| --- | --- | --- | --- |",
+    ]
+    return "\n".join(header + rows)
+
+
+def write_readme(table: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text:
+        raise SystemExit("README.md has no <!-- bench:start --> marker")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    readme.write_text(f"{before}{start}\n{table}\n{end}{after}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="two runs, no delay: checks the benchmark works")
+    parser.add_argument("--runs", type=int, help="runs per figure (default 10, --quick 2)")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    options = parser.parse_args()
+    runs = options.runs or (2 if options.quick else 10)
+    table = asyncio.run(main(options.quick, runs, [0.0] if options.quick else [0.0, 1.0]))
+    print(table)
+    if options.readme:
+        write_readme(table)

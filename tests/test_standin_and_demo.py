@@ -1,0 +1,125 @@
+"""The offline stand-in provider as a product: its command, its API, its faults, and the demo built on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mcp_server_siliconflow_image.imageformat import identify
+from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
+from tests.conftest import API_KEY, server_command
+from tests.test_http import free_port
+
+
+@pytest.fixture
+def standin_process() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [server_command(), "stand-in", "--port", str(port), "--key", "sk-ci"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/models", timeout=1)
+            break
+        except httpx.TransportError:
+            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_stand_in_command_speaks_the_providers_api(standin_process: str) -> None:
+    auth = {"Authorization": "Bearer sk-ci"}
+    assert httpx.get(f"{standin_process}/models").status_code == 401
+    models = httpx.get(
+        f"{standin_process}/models", params={"type": "image", "sub_type": "image-to-image"}, headers=auth
+    )
+    assert "Qwen/Qwen-Image-Edit-2509" in [model["id"] for model in models.json()["data"]]
+    answer = httpx.post(
+        f"{standin_process}/images/generations",
+        headers=auth,
+        json={"model": "Kwai-Kolors/Kolors", "prompt": "a fox", "image_size": "768x1024", "seed": 7, "batch_size": 2},
+    ).json()
+    assert answer["seed"] == 7 and "inference" in answer["timings"]
+    urls = [item["url"] for item in answer["images"]]
+    assert all("Expires=" in url and "Signature=" in url for url in urls)
+    images = [httpx.get(url).content for url in urls]
+    assert [identify(data).width for data in images] == [768, 768]
+    assert images[0] == render_image("pattern", "a fox", 7, (768, 1024), 1)[0]
+    tampered = httpx.get(urls[0].replace("Signature=", "Signature=x"))
+    assert tampered.status_code == 403 and "SignatureDoesNotMatch" in tampered.text
+
+
+def test_stand_in_faults_and_config_are_controllable(standin_process: str) -> None:
+    origin = standin_process.removesuffix("/v1")
+    auth = {"Authorization": "Bearer sk-ci"}
+    body = {"model": "Kwai-Kolors/Kolors", "prompt": "x"}
+    httpx.post(f"{origin}/_standin/faults", json=[{"status": 429, "retry_after": 3}, {"status": 503}])
+    limited = httpx.post(f"{standin_process}/images/generations", headers=auth, json=body)
+    overloaded = httpx.post(f"{standin_process}/images/generations", headers=auth, json=body)
+    fine = httpx.post(f"{standin_process}/images/generations", headers=auth, json=body)
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
+    assert set(limited.json()) == {"code", "message", "data"}
+    assert (overloaded.status_code, fine.status_code) == (503, 200)
+    config = httpx.post(f"{origin}/_standin/config", json={"image_kind": "jpeg", "response_shape": "data"}).json()
+    assert config["image_kind"] == "jpeg"
+    answer = httpx.post(f"{standin_process}/images/generations", headers=auth, json=body).json()
+    assert identify(httpx.get(answer["data"][0]["url"]).content).mime_type == "image/jpeg"
+    refused = httpx.post(f"{origin}/_standin/config", json={"api_key": "steal"})
+    assert refused.status_code == 400 and "not configurable: api_key" in refused.text
+
+
+def test_stand_in_images_are_deterministic_and_depend_on_the_prompt() -> None:
+    first = render_image("pattern", "a red kite", 42, (320, 240), 1)[0]
+    assert render_image("pattern", "a red kite", 42, (320, 240), 1)[0] == first
+    assert render_image("pattern", "a blue kite", 42, (320, 240), 1)[0] != first
+    assert render_image("pattern", "a red kite", 43, (320, 240), 1)[0] != first
+    assert identify(first).width == 320 and identify(first).height == 240
+
+
+def test_expired_links_answer_like_the_real_cdn(standin: RunningStandIn) -> None:
+    answer = httpx.post(
+        f"{standin.base_url}/images/generations",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={"model": "Kwai-Kolors/Kolors", "prompt": "x"},
+    ).json()
+    for stored in standin.state.images.values():
+        stored.expires = time.time() - 1
+    expired = httpx.get(answer["images"][0]["url"])
+    assert expired.status_code == 403 and "Request has expired" in expired.text
+
+
+def test_demo_runs_end_to_end_with_no_key_and_no_network(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SILICONFLOW_")}
+    env["HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [server_command(), "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    images = sorted((tmp_path / "demo").glob("*.png"))
+    assert len(images) == 3  # two generated, one edited
+    for image in images:
+        assert str(image) in done.stdout
+        sidecar = json.loads(Path(f"{image}.json").read_text())
+        assert sidecar["model"] in ("Kwai-Kolors/Kolors", "Qwen/Qwen-Image-Edit-2509")
+        assert sidecar["sha256"] and sidecar["file"] == image.name
+    assert "[image] image/png" in done.stdout and "[resource_link] siliconflow-image://images/" in done.stdout
+    assert "edit_image(" in done.stdout and "list_models(" in done.stdout
