@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, TextContent
@@ -66,6 +69,20 @@ def server_command() -> str:
 
 def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
     return StdioServerParameters(command=server_command(), args=list(args), env=env, cwd=os.sep)
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Poll `url` until the freshly started `process` answers; fail with its stderr if it dies first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            stderr = process.stderr.read().decode() if process.stderr and process.poll() is not None else ""
+            assert process.poll() is None, f"the process exited: {stderr}"
+            assert time.monotonic() < deadline, f"{url} did not answer within {timeout} s"
+            time.sleep(0.05)
 
 
 def first_text(result: CallToolResult) -> str:

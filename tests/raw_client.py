@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from typing import Any
 
 from tests.conftest import server_command
@@ -14,11 +15,13 @@ class RawStdioClient:
     """Speaks newline-delimited JSON-RPC to the server process, the way Claude Desktop does."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
+        # stderr to a file: a pipe nobody reads fills up under DEBUG logging and stalls the server.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed by close()
         self.process = subprocess.Popen(
             [server_command(), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             env={**os.environ, **env},
             cwd=os.sep,
         )
@@ -30,7 +33,7 @@ class RawStdioClient:
         self.send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
         while True:
             line = self.process.stdout.readline()  # type: ignore[union-attr]
-            assert line, f"server closed stdout; stderr: {self.process.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+            assert line, "server closed stdout (see its stderr in close())"
             self.raw_lines.append(line)
             message: dict[str, Any] = json.loads(line)
             if message.get("id") == self._next_id:
@@ -55,4 +58,7 @@ class RawStdioClient:
         finally:
             self.process.kill()
         self.raw_lines += self.process.stdout.read().splitlines(keepends=True)  # type: ignore[union-attr]
-        return self.process.stderr.read().decode()  # type: ignore[union-attr]
+        self._stderr.seek(0)
+        text = self._stderr.read().decode()
+        self._stderr.close()
+        return text

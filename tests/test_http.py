@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import ResourceLink
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import blob_bytes, first_text, server_command
+from tests.conftest import blob_bytes, first_text, server_command, wait_until_serving
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio
@@ -50,15 +49,7 @@ def running_http_server(env: dict[str, str], *args: str) -> Iterator[tuple[str, 
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "HTTP server did not start"
-            time.sleep(0.1)
+    wait_until_serving(f"{base}/healthz", process)
     try:
         yield base, process
     finally:

@@ -14,7 +14,7 @@ import pytest
 
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
-from tests.conftest import API_KEY, server_command
+from tests.conftest import API_KEY, server_command, wait_until_serving
 from tests.test_http import free_port
 
 
@@ -27,15 +27,7 @@ def standin_process() -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/models", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    wait_until_serving(f"{base}/models", process)
     yield base
     process.terminate()
     process.wait(timeout=10)

@@ -39,6 +39,9 @@ from mcp_server_siliconflow_image.storage import ImageStore, PendingImage, Saved
 
 logger = logging.getLogger(__name__)
 
+PREVIEW_WORKERS = 2
+WORKER_THREADS = 4
+
 
 @dataclass
 class Runtime:
@@ -48,15 +51,26 @@ class Runtime:
     store: ImageStore = field(init=False)
     directory: ModelDirectory = field(init=False, default_factory=ModelDirectory)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
+    _preview_workers: anyio.CapacityLimiter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = ImageStore(self.settings.image_dir)
 
     @property
     def http(self) -> httpx.AsyncClient:
+        """The shared connection pool, made on first use: building its TLS context costs ~100 ms, which
+        would otherwise delay the server's answer to `initialize`."""
         if self._http is None:
-            raise RuntimeError("the HTTP client is opened by the server's lifespan")
+            self._http = create_http_client(self.settings)
         return self._http
+
+    @property
+    def preview_workers(self) -> anyio.CapacityLimiter:
+        """Previews decode whole images: two at a time keep both cores busy without holding every image
+        of every concurrent call decoded in memory at once."""
+        if self._preview_workers is None:
+            self._preview_workers = anyio.CapacityLimiter(PREVIEW_WORKERS)
+        return self._preview_workers
 
     @property
     def provider(self) -> ProviderClient:
@@ -64,11 +78,18 @@ class Runtime:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Runtime]:
-        async with create_http_client(self.settings) as http:
-            self._http = http
-            try:
-                yield self
-            finally:
+        """The server's lifespan: bounds the worker threads, and closes the pool when the server stops.
+
+        Worker threads do short file and image work (and the stdio transport reads and writes through them);
+        a handful keep two cores busy, while each extra thread can claim its own malloc arena (measured at
+        batch 4 x 3 MB: 147 MB peak with anyio's default of 40 threads, 127-133 MB with 4).
+        """
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        try:
+            yield self
+        finally:
+            if self._http is not None:
+                await self._http.aclose()
                 self._http = None
 
 
@@ -100,7 +121,7 @@ async def generate(runtime: Runtime, request: ProviderRequest, progress: Progres
             received = await _receive_all(runtime, provider, generation.outputs, unpublished, failed, progress)
             provenance = _provenance(runtime, request, generation)
             images, inlines = await _publish_and_show(
-                received, generation.seed, runtime.settings.inline_max_bytes, failed, provenance
+                runtime, received, generation.seed, runtime.settings.inline_max_bytes, failed, provenance
             )
             await progress.update("saved")
     return build_result(
@@ -149,6 +170,7 @@ async def _receive_all(
 
 
 async def _publish_and_show(
+    runtime: Runtime,
     received: list[_Received],
     seed: int | None,
     budget: int,
@@ -175,7 +197,9 @@ async def _publish_and_show(
             failed.append(FailedImageOut(index=item.index, error=_describe_failure(error)))
 
     async def show(slot: int, item: _Received) -> None:
-        inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan)
+        limiter = runtime.preview_workers
+        inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan, limiter=limiter)
+        item.data = b""  # the inline copy is made; the bytes are on disk
 
     async with anyio.create_task_group() as group:
         for slot, item in enumerate(received):

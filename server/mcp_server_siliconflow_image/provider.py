@@ -194,7 +194,7 @@ class ProviderClient:
 
     async def _attempt(self, method: str, url: str, deadline: float, **options: Any) -> httpx.Response | ProviderError:
         """One request, bounded by the deadline; a connection failure is returned (it may be retried)."""
-        key = self._require_key()
+        key = self.require_key()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return self._timeout_error()
@@ -274,7 +274,7 @@ class ProviderClient:
             return ProviderError("The downloaded image was truncated.", retryable=True)
         return None
 
-    def _require_key(self) -> str:
+    def require_key(self) -> str:
         if self._settings.api_key is None:
             raise ProviderError(
                 "No API key is set. Set SILICONFLOW_API_KEY in the server's environment (for Claude Desktop: "

@@ -134,6 +134,7 @@ async def run_generation(
         request = build_request(
             model=model_id, model_info=model_info, prompt=prompt, aspect_ratio=aspect_ratio, options=options
         )
+        runtime.provider.require_key()  # before reading or downloading any input image
         policy = InputPolicy(
             allowed_dirs=runtime.settings.allowed_input_dirs(),
             trusted_hosts=runtime.settings.trusted_hosts,

@@ -12,18 +12,18 @@ import hmac
 import ipaddress
 import logging
 import signal
-from typing import Any
-
-from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
-from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from typing import TYPE_CHECKING, Any
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # the HTTP stack is imported only when serving HTTP: stdio starts faster without it
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.transport_security import TransportSecuritySettings
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ def check_http_exposure(settings: Settings) -> None:
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """Host and Origin headers a request may carry: loopback names plus the operator's --allowed-host names."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
     hosts = ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"]
     origins = ["http://127.0.0.1", "http://127.0.0.1:*", "http://localhost", "http://localhost:*", "http://[::1]:*"]
     for name in settings.allowed_hosts:
@@ -95,6 +97,8 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
+    from starlette.responses import JSONResponse
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
@@ -121,6 +125,8 @@ class BearerTokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self._open_paths and not self._authorised(scope):
+            from starlette.responses import JSONResponse
+
             response = JSONResponse(
                 {"error": "unauthorized", "error_description": "send Authorization: Bearer <SILICONFLOW_MCP_TOKEN>"},
                 status_code=401,
@@ -131,5 +137,7 @@ class BearerTokenMiddleware:
         await self.app(scope, receive, send)
 
     def _authorised(self, scope: Scope) -> bool:
+        from starlette.datastructures import Headers
+
         scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self._token)
