@@ -53,6 +53,7 @@ async def test_local_png_over_stdio_reaches_the_provider_byte_for_byte(
     assert Path(image["path"]).read_bytes() == next(iter(standin.state.images.values())).data
     assert (image["width"], image["height"]) == (320, 200)  # edits keep the input's size
     assert [block.type for block in result.content] == ["image", "resource_link", "text"]
+    assert first_text(result).startswith("Edited 1 image with Qwen/Qwen-Image-Edit-2509")
 
 
 @pytest.mark.parametrize("form", ["base64", "data-uri", "jpeg-base64", "url"])

@@ -134,6 +134,7 @@ async def generate(runtime: Runtime, request: ProviderRequest, progress: Progres
         notes=request.notes,
         inline_max_bytes=runtime.settings.inline_max_bytes,
         structured=runtime.settings.structured_output,
+        edited=any(name in request.payload for name in INPUT_IMAGE_FIELDS),
     )
 
 

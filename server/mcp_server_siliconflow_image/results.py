@@ -71,6 +71,7 @@ def build_result(
     notes: list[str],
     inline_max_bytes: int,
     structured: bool,
+    edited: bool = False,
 ) -> CallToolResult:
     """The contract's result; `inlines` (one per image, from `inline_for`) is what each image block shows."""
     notes = list(notes)
@@ -97,7 +98,7 @@ def build_result(
         if inline is not None
     ]
     content += [_resource_link(image, index) for index, image in enumerate(images, start=1)]
-    content.append(TextContent(type="text", text=summary_text(result)))
+    content.append(TextContent(type="text", text=summary_text(result, "Edited" if edited else "Generated")))
     return CallToolResult(
         content=content,
         structured_content=result.model_dump(mode="json") if structured else None,
@@ -137,9 +138,9 @@ def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineIm
     ]
 
 
-def summary_text(result: GenerationResult) -> str:
+def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
     count = len(result.images)
-    lines = [f"Generated {count} image{'s' if count != 1 else ''} with {result.model} (seed {result.seed})."]
+    lines = [f"{verb} {count} image{'s' if count != 1 else ''} with {result.model} (seed {result.seed})."]
     for index, image in enumerate(result.images, start=1):
         shown = {"original": "", "preview": ", shown as a preview", "none": ", not shown inline"}[image.inline]
         lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}) {image.uri}")
