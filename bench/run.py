@@ -157,57 +157,51 @@ async def server_samples(standin: StandIn, batch: int, runs: int, folder: Path) 
         return await timed(runs, one_call)
 
 
+INITIALIZE = (
+    json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
+        }
+    ).encode()
+    + b"\n"
+)
+
+
+def seconds_to_first_line(command: list[str], env: dict[str, str] | None = None, send: bytes = b"") -> float:
+    """Spawn `command`, send `send`, and time until its first line of output (not until it exits)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    assert process.stdin and process.stdout
+    process.stdin.write(send)
+    process.stdin.flush()
+    process.stdout.readline()
+    elapsed = time.perf_counter() - started
+    process.stdin.close()
+    process.wait(timeout=10)
+    return elapsed
+
+
 def cold_start_samples(runs: int, standin: StandIn, folder: Path) -> tuple[list[float], list[float], list[float]]:
     """Spawn -> initialize result, against a bare `import mcp.server.mcpserver` and a one-tool MCPServer."""
-    initialize = (
-        json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "bench", "version": "1"},
-                },
-            }
-        ).encode()
-        + b"\n"
-    )
+    server = [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"]
+    bare_import = [sys.executable, "-c", "import mcp.server.mcpserver; print('imported', flush=True)"]
+    minimal_server = [sys.executable, str(Path(__file__).with_name("minimal_server.py"))]
     ours: list[float] = []
     bare: list[float] = []
     minimal: list[float] = []
-    for _ in range(runs + 1):
-        started = time.perf_counter()
-        process = spawn_stdio_server(standin, folder)
-        assert process.stdin and process.stdout
-        process.stdin.write(initialize)
-        process.stdin.flush()
-        process.stdout.readline()
-        ours.append(time.perf_counter() - started)
-        process.stdin.close()
-        process.wait(timeout=10)
-        started = time.perf_counter()
-        bare_process = subprocess.Popen(
-            [sys.executable, "-c", "import mcp.server.mcpserver; print('imported', flush=True)"], stdout=subprocess.PIPE
-        )
-        assert bare_process.stdout
-        bare_process.stdout.readline()  # measured like ours: until the first line, not until exit
-        bare.append(time.perf_counter() - started)
-        bare_process.wait(timeout=10)
-        started = time.perf_counter()
-        minimal_process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("minimal_server.py"))],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert minimal_process.stdin and minimal_process.stdout
-        minimal_process.stdin.write(initialize)
-        minimal_process.stdin.flush()
-        minimal_process.stdout.readline()
-        minimal.append(time.perf_counter() - started)
-        minimal_process.stdin.close()
-        minimal_process.wait(timeout=10)
+    for _ in range(runs + 1):  # the first round warms the file cache and is dropped
+        ours.append(seconds_to_first_line(server, server_env(standin, folder), INITIALIZE))
+        bare.append(seconds_to_first_line(bare_import))
+        minimal.append(seconds_to_first_line(minimal_server, send=INITIALIZE))
     return ours[1:], bare[1:], minimal[1:]
 
 
