@@ -209,3 +209,11 @@ async def test_second_input_errors_name_image2(standin: RunningStandIn, settings
     png = data_uri(encode("PNG"), "image/png")
     result = await edit(settings, image=png, image2="file:///etc/shadow")
     assert first_text(result).startswith("image2: file: URLs are not accepted")
+
+
+async def test_oversized_base64_is_refused_before_decoding(standin: RunningStandIn, settings: Settings) -> None:
+    huge = "data:image/png;base64," + base64.b64encode(encode("PNG") + b"\0" * (10 * 1024 * 1024)).decode()
+    result = await edit(settings, image=huge)
+    assert result.is_error
+    assert "image: the base64 data is over the 10 MB input limit" in first_text(result)
+    assert standin.state.requests == []

@@ -23,6 +23,7 @@ import httpx
 
 from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
+from mcp_server_siliconflow_image.previews import base64_length
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -60,9 +61,9 @@ async def load_input_image(field: str, value: str, policy: InputPolicy, http: ht
     if not text:
         raise InputImageError(f"{field} is empty: give a local file path, an https:// URL, or base64 image data.")
     if text.startswith("data:"):
-        data = _decode_data_uri(field, text)
+        data = _decode_data_uri(field, text, policy.max_bytes)
     elif text.startswith(_BASE64_IMAGE_STARTS):
-        data = _decode_base64(field, text)
+        data = _decode_base64(field, text, policy.max_bytes)
     elif (scheme := _scheme_of(text)) is not None:
         if scheme not in ("http", "https"):
             raise InputImageError(
@@ -71,7 +72,7 @@ async def load_input_image(field: str, value: str, policy: InputPolicy, http: ht
             )
         data = await _download(field, text, policy, http)
     elif len(text) >= 256 and _BASE64_TEXT.fullmatch(text):  # real paths have a dot; base64 has none
-        data = _decode_base64(field, text)
+        data = _decode_base64(field, text, policy.max_bytes)
     else:
         data = await _read_local(field, text, policy)
     return _checked(field, data, policy.max_bytes)
@@ -97,27 +98,23 @@ def _checked(field: str, data: bytes, max_bytes: int) -> InputImage:
     return InputImage(data, found.mime_type, found.width, found.height)
 
 
-def _decode_data_uri(field: str, text: str) -> bytes:
+def _decode_data_uri(field: str, text: str, max_bytes: int) -> bytes:
     header, comma, payload = text.partition(",")
     if not comma or ";base64" not in header:
         raise InputImageError(f"{field}: a data: URI must look like data:image/png;base64,<data>.")
-    return _decode_base64(field, payload)
+    return _decode_base64(field, payload, max_bytes)
 
 
-def _decode_base64(field: str, text: str) -> bytes:
+def _decode_base64(field: str, text: str, max_bytes: int) -> bytes:
     compact = re.sub(r"\s+", "", text)
-    if len(compact) > base64_length_limit():
-        raise InputImageError(f"{field}: the base64 data is over the {MAX_INPUT_BYTES / 1e6:.0f} MB input limit.")
+    if len(compact) > base64_length(max_bytes):  # refused before decoding, not after
+        raise InputImageError(f"{field}: the base64 data is over the {max_bytes / 1e6:.0f} MB input limit.")
     try:
         url_safe = "-" in compact or "_" in compact
         padded = compact + "=" * (-len(compact) % 4)
         return base64.b64decode(padded, altchars=b"-_" if url_safe else None, validate=True)
     except (binascii.Error, ValueError) as error:
         raise InputImageError(f"{field}: the base64 data is not valid base64.") from error
-
-
-def base64_length_limit() -> int:
-    return 4 * (MAX_INPUT_BYTES // 3 + 1) + 16
 
 
 async def _read_local(field: str, text: str, policy: InputPolicy) -> bytes:

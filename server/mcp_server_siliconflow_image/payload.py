@@ -30,10 +30,6 @@ class ProviderRequest:
     payload: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def batch_size(self) -> int:
-        return int(self.payload.get("batch_size", 1))
-
 
 def build_request(
     *,
