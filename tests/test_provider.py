@@ -106,3 +106,27 @@ async def test_one_broken_link_does_not_cost_the_other_images(standin: RunningSt
     assert structured["failed"][0]["index"] == 2
     assert "did not return an image" in structured["failed"][0]["error"]
     assert len(list(tmp_path.glob("*.png"))) == 2
+
+
+async def test_user_info_reports_the_accounts_balance(standin: RunningStandIn, tmp_path: Path) -> None:
+    import httpx
+
+    from mcp_server_siliconflow_image.provider import ProviderClient, ProviderError
+
+    standin.state.balance = "12.34"
+    settings = Settings(api_key=Secret(API_KEY), base_url=standin.base_url, image_dir=tmp_path)
+    async with httpx.AsyncClient() as http:
+        account = await ProviderClient(settings, http).user_info()
+        assert (account.total_balance, account.status) == ("12.34", "normal")
+        wrong = Settings(api_key=Secret("sk-wrong"), base_url=standin.base_url, image_dir=tmp_path)
+        with pytest.raises(ProviderError, match="HTTP 401"):
+            await ProviderClient(wrong, http).user_info()
+
+
+async def test_every_standin_answer_carries_a_trace_id(standin: RunningStandIn) -> None:
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        answers = [await http.get(f"{standin.base_url}/models"), await http.get(f"{standin.base_url}/user/info")]
+    trace_ids = [answer.headers["x-siliconcloud-trace-id"] for answer in answers]
+    assert all(trace_id.startswith("ti_") for trace_id in trace_ids) and len(set(trace_ids)) == 2

@@ -89,6 +89,31 @@ class GenerationResponse(BaseModel):
         return self.images or self.data
 
 
+class AccountData(BaseModel):
+    """The `data` of `GET /user/info`: balances are decimal strings in the account's currency."""
+
+    model_config = ConfigDict(extra="allow")
+    balance: str | None = None
+    charge_balance: str | None = Field(None, alias="chargeBalance")
+    total_balance: str | None = Field(None, alias="totalBalance")
+    status: str | None = None
+
+
+class AccountAnswer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    data: AccountData | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the provider says of the key's account: enough to tell a user whether generating can work."""
+
+    total_balance: str | None
+    balance: str | None
+    charge_balance: str | None
+    status: str | None
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
@@ -161,6 +186,25 @@ class ProviderClient:
         except ValidationError as error:
             raise ProviderError("The provider's model list was not in the expected format.") from error
         return [entry.id for entry in listing.data]
+
+    async def user_info(self) -> Account:
+        """The key's account (`GET /user/info`): balance and status; ProviderError when it cannot be had.
+
+        One attempt, briefly bounded: it informs (list_models, doctor) and must never hold up generation.
+        """
+        response = await self._attempt(
+            "GET", f"{self._settings.base_url}/user/info", time.monotonic() + MODEL_LIST_TIMEOUT_SECONDS
+        )
+        if isinstance(response, Exception):
+            raise response
+        if response.status_code != 200:
+            raise self._status_error(response)
+        try:
+            answer = AccountAnswer.model_validate_json(response.content)
+        except ValidationError as error:
+            raise ProviderError("The provider's account information was not in the expected format.") from error
+        data = answer.data or AccountData()
+        return Account(data.total_balance, data.balance, data.charge_balance, data.status)
 
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any

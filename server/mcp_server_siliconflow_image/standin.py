@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server_siliconflow_image.catalog import MODELS
 
@@ -41,7 +43,7 @@ URL_LIFETIME_SECONDS = 3600
 
 @dataclass
 class Fault:
-    """One injected failure. `target` is "generate" or "download"; it fires `times` times, then is gone.
+    """One injected failure. `target` is "generate", "download" or "user_info"; it fires `times` times, then is gone.
 
     status: answer this HTTP status (with the provider's error JSON, or `body` if given);
     retry_after: send a Retry-After header; delay: sleep this long first (a slow or stuck provider);
@@ -50,7 +52,7 @@ class Fault:
     `index` limits a download fault to the n-th image (1-based) of a batch.
     """
 
-    target: Literal["generate", "download"] = "generate"
+    target: Literal["generate", "download", "user_info"] = "generate"
     status: int | None = None
     retry_after: float | None = None
     delay: float = 0.0
@@ -97,6 +99,8 @@ class StandInState:
     """Models the provider lists that the built-in catalog does not know: id -> sub_type."""
     withdrawn_models: set[str] = field(default_factory=set)
     """Catalog models this provider does not offer: absent from /models, 404 on generation."""
+    balance: str = "88.88"
+    """The account balance `GET /v1/user/info` reports."""
     static_files: dict[str, bytes] = field(default_factory=dict)
     """Extra files served at /static/<name> (input images for edit tests and demos)."""
     faults: list[Fault] = field(default_factory=list)
@@ -128,7 +132,7 @@ class StandInState:
                     setattr(self, name, getattr(fresh, name))
 
 
-CONFIGURABLE = ("image_kind", "response_shape", "inference_delay", "content_type", "models_route")
+CONFIGURABLE = ("image_kind", "response_shape", "inference_delay", "content_type", "models_route", "balance")
 """StandInState fields the control route may change at run time."""
 
 
@@ -224,6 +228,24 @@ def create_app(state: StandInState) -> Starlette:
         ]
         return JSONResponse({"object": "list", "data": data})
 
+    async def user_info(request: Request) -> Response:
+        if state.api_key is not None and request.headers.get("authorization") != f"Bearer {state.api_key}":
+            return provider_error(401, "Invalid token", code=20012)
+        fault = state.take_fault("user_info")
+        if fault is not None and (answer := await _apply_fault(fault)) is not None:
+            return answer
+        data = {
+            "id": "",
+            "name": "stand-in",
+            "email": "stand-in@example.invalid",
+            "isAdmin": False,
+            "balance": state.balance,
+            "status": "normal",
+            "chargeBalance": "0.00",
+            "totalBalance": state.balance,
+        }
+        return JSONResponse({"code": 20000, "message": "OK", "status": True, "data": data})
+
     async def control_faults(request: Request) -> Response:
         raw = json.loads(await request.body() or b"[]")
         faults = [Fault.from_json(item) for item in (raw if isinstance(raw, list) else [raw])]
@@ -246,17 +268,43 @@ def create_app(state: StandInState) -> Starlette:
             return JSONResponse({"requests": state.requests, "downloads": state.downloads})
 
     return Starlette(
+        middleware=[Middleware(TraceIdMiddleware)],
         routes=[
             Route("/v1/images/generations", generations, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/user/info", user_info, methods=["GET"]),
             Route("/files/{image_id}", download, methods=["GET"]),
             Route("/static/{name}", static, methods=["GET"]),
             Route("/redirect", redirect, methods=["GET"]),
             Route("/_standin/faults", control_faults, methods=["POST"]),
             Route("/_standin/config", control_config, methods=["POST"]),
             Route("/_standin/requests", control_requests, methods=["GET"]),
-        ]
+        ],
     )
+
+
+TRACE_HEADER = "x-siliconcloud-trace-id"
+
+
+class TraceIdMiddleware:
+    """Every answer carries a fresh trace id, as every real provider answer does (its support asks for it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        trace_id = f"ti_{secrets.token_hex(10)}"
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (TRACE_HEADER.encode(), trace_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_trace)
 
 
 async def _apply_fault(fault: Fault) -> Response | None:
