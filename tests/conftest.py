@@ -16,6 +16,7 @@ import pytest
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, TextContent
 
+from mcp_server_siliconflow_image import inputs
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
 
@@ -83,6 +84,15 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
             assert process.poll() is None, f"the process exited: {stderr}"
             assert time.monotonic() < deadline, f"{url} did not answer within {timeout} s"
             time.sleep(0.05)
+
+
+def allow_loopback_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let edit_image fetch from the stand-in at 127.0.0.1 as if it were a public host.
+
+    There is no public internet here; every other loopback, private or reserved address stays refused.
+    """
+    original = inputs.address_allowed
+    monkeypatch.setattr(inputs, "address_allowed", lambda address: str(address) == "127.0.0.1" or original(address))
 
 
 def first_text(result: CallToolResult) -> str:

@@ -13,7 +13,7 @@ from mcp import Client
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import first_text, stdio_params
+from tests.conftest import allow_loopback_as_public, first_text, stdio_params
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio
@@ -57,7 +57,9 @@ async def test_local_png_over_stdio_reaches_the_provider_byte_for_byte(
 
 
 @pytest.mark.parametrize("form", ["base64", "data-uri", "jpeg-base64", "url"])
-async def test_every_input_form_becomes_a_data_uri(standin: RunningStandIn, settings: Settings, form: str) -> None:
+async def test_every_input_form_becomes_a_data_uri(
+    standin: RunningStandIn, settings: Settings, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     png, jpeg = encode("PNG"), encode("JPEG")
     standin.state.static_files["in.png"] = png
     value, expected = {
@@ -66,7 +68,7 @@ async def test_every_input_form_becomes_a_data_uri(standin: RunningStandIn, sett
         "jpeg-base64": (base64.b64encode(jpeg).decode(), data_uri(jpeg, "image/jpeg")),
         "url": (f"{standin.origin}/static/in.png?token=abc", data_uri(png, "image/png")),
     }[form]
-    settings = dataclasses.replace(settings, trusted_hosts=frozenset({"127.0.0.1"}))
+    allow_loopback_as_public(monkeypatch)
     result = await edit(settings, image=value)
     assert not result.is_error, first_text(result)
     assert standin.state.requests[0]["image"] == expected
@@ -143,13 +145,15 @@ async def test_unsafe_or_broken_inputs_are_refused(
     assert standin.state.requests == []
 
 
-async def test_redirect_to_a_private_address_is_refused(standin: RunningStandIn, settings: Settings) -> None:
+async def test_redirect_to_a_private_address_is_refused(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     standin.state.static_files["in.png"] = encode("PNG")
-    settings = dataclasses.replace(settings, trusted_hosts=frozenset({"127.0.0.1"}))
-    target = f"http://localhost:{standin.origin.rsplit(':', 1)[1]}/static/in.png"
+    allow_loopback_as_public(monkeypatch)
+    target = f"http://127.0.0.2:{standin.origin.rsplit(':', 1)[1]}/static/in.png"
     result = await edit(settings, image=f"{standin.origin}/redirect?to={target}")
     assert result.is_error
-    assert "localhost resolves to" in first_text(result)
+    assert "127.0.0.2 resolves to 127.0.0.2" in first_text(result)
     assert standin.state.requests == []
 
 
@@ -179,7 +183,8 @@ async def test_non_image_file_is_refused(standin: RunningStandIn, settings: Sett
     (inputs / "notes.png").write_bytes(b"<html>not really a png</html>")
     result = await edit(settings, image=str(inputs / "notes.png"))
     assert result.is_error
-    assert "image is not a PNG, JPEG or WebP image (an HTML page)" in first_text(result)
+    assert "image is not a PNG, JPEG or WebP image; give a PNG, JPEG or WebP image." == first_text(result)
+    # nothing of the file's content is told: over HTTP that would leak the host's files byte by byte
 
 
 async def test_oversized_file_is_refused(standin: RunningStandIn, settings: Settings, inputs: Path) -> None:

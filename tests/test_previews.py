@@ -8,9 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from mcp_server_siliconflow_image.imageformat import identify
-from mcp_server_siliconflow_image.previews import make_preview
-from mcp_server_siliconflow_image.results import choose_inline_images
+from mcp_server_siliconflow_image.imageformat import ImageFormat, identify
+from mcp_server_siliconflow_image.previews import InlineImage, InlinePlan, inline_for, make_preview
 from mcp_server_siliconflow_image.standin import noise_png
 from mcp_server_siliconflow_image.storage import ImageStore, SavedImage
 from tests.images import encode
@@ -18,6 +17,15 @@ from tests.images import encode
 
 def fetched(tmp_path: Path, data: bytes) -> SavedImage:
     return ImageStore(tmp_path).save(data, identify(data), seed=1, index=1)
+
+
+def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineImage | None]:
+    """What a batch of saved images shows inline, as generation decides it."""
+    plan = InlinePlan.for_batch([image.size for image in images], budget)
+    return [
+        inline_for(image.path.read_bytes(), ImageFormat(image.mime_type, image.width, image.height), plan)
+        for image in images
+    ]
 
 
 def test_preview_fits_budget_and_keeps_the_shape() -> None:

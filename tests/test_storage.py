@@ -57,7 +57,7 @@ def test_resolve_refuses_names_outside_or_hidden(tmp_path: Path, name: str) -> N
     (tmp_path / "images").mkdir()
     (tmp_path / "secret.png").write_bytes(b"x")
     with pytest.raises(FileNotFoundError):
-        ImageStore(tmp_path / "images").resolve_uri(name)
+        ImageStore(tmp_path / "images").read(name)
 
 
 def test_resolve_refuses_symlink_escaping_the_folder(tmp_path: Path) -> None:
@@ -66,4 +66,4 @@ def test_resolve_refuses_symlink_escaping_the_folder(tmp_path: Path) -> None:
     (tmp_path / "outside.png").write_bytes(encode("PNG"))
     os.symlink(tmp_path / "outside.png", images / "link.png")
     with pytest.raises(FileNotFoundError):
-        ImageStore(images).resolve_uri("link.png")
+        ImageStore(images).read("link.png")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mcp.server.mcpserver import MCPServer
 
-from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.validation import check_arguments
+from mcp_server_siliconflow_image.tools import register_tools
+from mcp_server_siliconflow_image.validation import ToolArguments
 
 RANGES = {
     "batch_size": (1, 4),
@@ -21,22 +22,20 @@ RANGES = {
 }
 
 
-def generate_schema() -> dict[str, Any]:
-    async def tools() -> dict[str, Any]:
-        listed = await build_server(Settings.load({})).list_tools()
-        return next(tool.input_schema for tool in listed if tool.name == "generate_image")
-
-    return anyio.run(tools)
+GENERATE = ToolArguments(register_tools(MCPServer("test"), Runtime(Settings.load({})))["generate_image"])
 
 
-SCHEMA = generate_schema()
+def check_arguments(arguments: dict[str, Any]) -> list[str]:
+    return GENERATE.problems(arguments)
+
+
 numbers = st.one_of(st.integers(-(10**11), 10**11), st.floats(-1e11, 1e11, allow_nan=False))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(sorted(RANGES)), numbers, max_size=5))
 def test_out_of_range_fields_are_exactly_the_refused_ones(values: dict[str, float]) -> None:
-    problems = check_arguments(SCHEMA, {"prompt": "p", **values})
+    problems = check_arguments({"prompt": "p", **values})
     refused = {problem.split(" ")[0] for problem in problems}
     expected = set()
     for name, value in values.items():
@@ -53,7 +52,7 @@ def test_out_of_range_fields_are_exactly_the_refused_ones(values: dict[str, floa
 @settings(max_examples=200, deadline=None)
 @given(st.text(min_size=0, max_size=12))
 def test_image_size_accepts_only_width_x_height(text: str) -> None:
-    problems = check_arguments(SCHEMA, {"prompt": "p", "image_size": text})
+    problems = check_arguments({"prompt": "p", "image_size": text})
     import re
 
     valid = re.fullmatch(r"[1-9][0-9]{1,4}x[1-9][0-9]{1,4}", text) is not None

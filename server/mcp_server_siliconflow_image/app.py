@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.generation import Runtime
 from mcp_server_siliconflow_image.resources import register_resources
+from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.tools import register_tools
 from mcp_server_siliconflow_image.validation import FriendlyArgumentErrors
@@ -37,7 +37,6 @@ def build_server(settings: Settings) -> MCPServer[Runtime]:
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
     )
-    server.middleware.append(FriendlyArgumentErrors(server))
-    register_tools(server, runtime)
+    server.middleware.append(FriendlyArgumentErrors(register_tools(server, runtime)))
     register_resources(server, runtime.store)
     return server

@@ -11,7 +11,15 @@ import sys
 from collections.abc import Sequence
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.settings import Secret, Settings, SettingsError, parse_base_url, parse_bool
+from mcp_server_siliconflow_image.settings import (
+    Secret,
+    Settings,
+    SettingsError,
+    parse_base_url,
+    parse_bool,
+    parse_image_dir,
+    redact,
+)
 
 logger = logging.getLogger("mcp_server_siliconflow_image")
 
@@ -115,7 +123,7 @@ def settings_from_args(options: argparse.Namespace) -> Settings:
     if options.base_url:
         overrides["base_url"] = parse_base_url("--base-url", options.base_url)
     if options.image_dir:
-        overrides["image_dir"] = Path(options.image_dir).expanduser().resolve()
+        overrides["image_dir"] = parse_image_dir(options.image_dir)
     if options.input_dirs is not None:
         overrides["input_dirs"] = tuple(
             Path(part).expanduser().resolve() for part in options.input_dirs.split(os.pathsep) if part.strip()
@@ -137,10 +145,7 @@ class RedactingFormatter(logging.Formatter):
         self.secrets = [secret for secret in secrets if secret]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact(super().format(record), self.secrets)
 
 
 def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:

@@ -2,95 +2,36 @@
 
 Provider links die after an hour, so the images are fetched in parallel right after the provider
 answers, and each one that arrives is on disk before the tool returns. One image that cannot be
-fetched does not cost the others.
+fetched, saved or decoded does not cost the others, and an image on disk is always reported as saved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import anyio
-import httpx
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.directory import ModelDirectory
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
 from mcp_server_siliconflow_image.payload import INPUT_IMAGE_FIELDS, ProviderRequest
-from mcp_server_siliconflow_image.previews import InlineImage
+from mcp_server_siliconflow_image.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
 from mcp_server_siliconflow_image.progress import ProgressReporter
-from mcp_server_siliconflow_image.provider import (
-    Generation,
-    ProviderClient,
-    ProviderError,
-    ProviderImage,
-    create_http_client,
-)
-from mcp_server_siliconflow_image.results import FailedImageOut, InlinePlan, build_result, inline_for
-from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.storage import ImageStore, PendingImage, SavedImage, batch_stamp
+from mcp_server_siliconflow_image.provider import Generation, ProviderClient, ProviderError, ProviderImage
+from mcp_server_siliconflow_image.results import FailedImageOut, ShownImage, build_result
+from mcp_server_siliconflow_image.runtime import Runtime
+from mcp_server_siliconflow_image.storage import PendingImage, batch_stamp, describe_os_error, write_sidecar
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_WORKERS = 2
-WORKER_THREADS = 4
-
-
-@dataclass
-class Runtime:
-    """What the tools share for the server's life: settings, the image folder, the connection pool."""
-
-    settings: Settings
-    store: ImageStore = field(init=False)
-    directory: ModelDirectory = field(init=False, default_factory=ModelDirectory)
-    _http: httpx.AsyncClient | None = field(default=None, init=False)
-    _preview_workers: anyio.CapacityLimiter | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.store = ImageStore(self.settings.image_dir)
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The shared connection pool, made on first use: building its TLS context costs ~100 ms, which
-        would otherwise delay the server's answer to `initialize`."""
-        if self._http is None:
-            self._http = create_http_client(self.settings)
-        return self._http
-
-    @property
-    def preview_workers(self) -> anyio.CapacityLimiter:
-        """Previews decode whole images: two at a time keep both cores busy without holding every image
-        of every concurrent call decoded in memory at once."""
-        if self._preview_workers is None:
-            self._preview_workers = anyio.CapacityLimiter(PREVIEW_WORKERS)
-        return self._preview_workers
-
-    @property
-    def provider(self) -> ProviderClient:
-        return ProviderClient(self.settings, self.http)
-
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[Runtime]:
-        """The server's lifespan: bounds the worker threads, and closes the pool when the server stops.
-
-        Worker threads do short file and image work (and the stdio transport reads and writes through them);
-        a handful keep two cores busy, while each extra thread can claim its own malloc arena (measured at
-        batch 4 x 3 MB: 147 MB peak with anyio's default of 40 threads, 127-133 MB with 4).
-        """
-        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
-        try:
-            yield self
-        finally:
-            if self._http is not None:
-                await self._http.aclose()
-                self._http = None
+LINK_LIFETIME = timedelta(hours=1)
+"""How long provider image links stay valid, per the provider's documentation."""
 
 
 @dataclass
@@ -98,9 +39,19 @@ class _Received:
     """A downloaded image that passed its checks, still in its hidden temporary file."""
 
     index: int
+    output: ProviderImage
     pending: PendingImage
     image: ImageFormat
     data: bytes = b""
+
+
+@dataclass
+class _Batch:
+    """What one call has to report besides its saved images."""
+
+    answered_at: datetime
+    failed: list[FailedImageOut]
+    notes: list[str]
 
 
 async def generate(runtime: Runtime, request: ProviderRequest, progress: ProgressReporter) -> CallToolResult:
@@ -111,27 +62,24 @@ async def generate(runtime: Runtime, request: ProviderRequest, progress: Progres
     Whatever is not published by the end (an error, a cancelled call) is removed on the way out.
     """
     provider = runtime.provider
-    failed: list[FailedImageOut] = []
     with ExitStack() as unpublished:
         async with progress.heartbeat():
             await progress.update("waiting for the provider")
             generation = await provider.generate(request.payload, on_retry=progress.update)
+            batch = _Batch(datetime.now(UTC), [], [*request.notes, *generation.notes])
             total = len(generation.outputs)
             await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-            received = await _receive_all(runtime, provider, generation.outputs, unpublished, failed, progress)
+            received = await _receive_all(runtime, provider, generation.outputs, unpublished, batch, progress)
             provenance = _provenance(runtime, request, generation)
-            images, inlines = await _publish_and_show(
-                runtime, received, generation.seed, runtime.settings.inline_max_bytes, failed, provenance
-            )
+            shown = await _publish_and_show(runtime, received, generation.seed, batch, provenance)
             await progress.update("saved")
     return build_result(
         model=str(request.payload["model"]),
         seed=generation.seed,
         inference_seconds=generation.inference_seconds,
-        images=images,
-        inlines=inlines,
-        failed=sorted(failed, key=lambda failure: failure.index),
-        notes=request.notes,
+        images=shown,
+        failed=sorted(batch.failed, key=lambda failure: failure.index),
+        notes=batch.notes,
         inline_max_bytes=runtime.settings.inline_max_bytes,
         structured=runtime.settings.structured_output,
         edited=any(name in request.payload for name in INPUT_IMAGE_FIELDS),
@@ -143,7 +91,7 @@ async def _receive_all(
     provider: ProviderClient,
     outputs: list[ProviderImage],
     unpublished: ExitStack,
-    failed: list[FailedImageOut],
+    batch: _Batch,
     progress: ProgressReporter,
 ) -> list[_Received]:
     received: list[_Received] = []
@@ -151,16 +99,18 @@ async def _receive_all(
 
     async def receive(index: int, output: ProviderImage) -> None:
         nonlocal done
-        pending = unpublished.enter_context(runtime.store.pending())
+        pending: PendingImage | None = None
         try:
+            pending = unpublished.enter_context(runtime.store.pending())
             await provider.fetch_image(output, pending)
             image = await _identify(pending)
             data = await anyio.to_thread.run_sync(pending.read_all)
-            received.append(_Received(index, pending, image, data))
+            received.append(_Received(index, output, pending, image, data))
         except (ProviderError, NotAnImageError, OSError) as error:
-            logger.warning("image %d of %d not saved: %s", index, len(outputs), error)
-            failed.append(FailedImageOut(index=index, error=_describe_failure(error)))
-            pending.discard()
+            logger.warning("image %d of %d not saved: %s", index, len(outputs), runtime.redact(str(error)))
+            batch.failed.append(_failure(index, error, output, batch.answered_at))
+            if pending is not None:
+                pending.discard()
         done += 1
         await progress.update(f"downloaded {done}/{len(outputs)}")
 
@@ -174,40 +124,71 @@ async def _publish_and_show(
     runtime: Runtime,
     received: list[_Received],
     seed: int | None,
-    budget: int,
-    failed: list[FailedImageOut],
+    batch: _Batch,
     provenance: dict[str, Any],
-) -> tuple[list[SavedImage], list[InlineImage | None]]:
+) -> list[ShownImage]:
+    """Publish every received image and make its inline copy, side by side; keep what was published.
+
+    A sidecar that cannot be written, or a picture that cannot be decoded, costs a note or the inline copy,
+    never the saved image.
+    """
     stamp = batch_stamp()
-    plan = InlinePlan.for_batch([item.pending.size for item in received], budget)
-    saved: list[SavedImage | None] = [None] * len(received)
+    plan = InlinePlan.for_batch([item.pending.size for item in received], runtime.settings.inline_max_bytes)
+    shown: list[ShownImage | None] = [None] * len(received)
     inlines: list[InlineImage | None] = [None] * len(received)
+    problems: list[str | None] = [None] * len(received)
 
     async def publish(slot: int, item: _Received) -> None:
+        publishing = partial(item.pending.publish, item.image, seed=seed, index=item.index, stamp=stamp)
         try:
-            publishing = partial(
-                item.pending.publish,
-                item.image,
-                seed=seed,
-                index=item.index,
-                stamp=stamp,
-                provenance={**provenance, "index": item.index},
-            )
-            saved[slot] = await anyio.to_thread.run_sync(publishing)
+            saved = await anyio.to_thread.run_sync(publishing)
         except OSError as error:
-            failed.append(FailedImageOut(index=item.index, error=_describe_failure(error)))
+            batch.failed.append(_failure(item.index, error, item.output, batch.answered_at))
+            return
+        shown[slot] = ShownImage(saved, None)
+        try:
+            await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
+        except OSError as error:
+            batch.notes.append(
+                f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
+                f"{describe_os_error(error)}."
+            )
 
     async def show(slot: int, item: _Received) -> None:
         limiter = runtime.preview_workers
-        inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan, limiter=limiter)
+        try:
+            inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan, limiter=limiter)
+        except UndecodableImageError as error:
+            problems[slot] = f"not shown inline because {error}"
+            logger.warning("image %d cannot be shown inline: %s", item.index, error)
         item.data = b""  # the inline copy is made; the bytes are on disk
 
     async with anyio.create_task_group() as group:
         for slot, item in enumerate(received):
             group.start_soon(publish, slot, item)
             group.start_soon(show, slot, item)
-    kept = [slot for slot, image in enumerate(saved) if image is not None]
-    return [saved[slot] for slot in kept], [inlines[slot] for slot in kept]  # type: ignore[misc]
+    return [
+        ShownImage(image.saved, inlines[slot], problems[slot]) for slot, image in enumerate(shown) if image is not None
+    ]
+
+
+def _failure(index: int, error: Exception, output: ProviderImage, answered_at: datetime) -> FailedImageOut:
+    """Why image `index` is not in the result, and, when it was only our disk that failed, how to rescue it."""
+    if isinstance(error, NotAnImageError):
+        return FailedImageOut(
+            index=index, error=f"the provider's link did not return an image: {error}. Nothing was saved for it."
+        )
+    if isinstance(error, OSError):
+        rescue = ""
+        if output.url:
+            until = answered_at + LINK_LIFETIME
+            rescue = f" The provider's link stays valid until about {until:%H:%M} UTC: {output.url}"
+        return FailedImageOut(
+            index=index,
+            error=f"the image was generated but could not be saved: {describe_os_error(error)}. "
+            f"Free space in SILICONFLOW_IMAGE_DIR or choose another folder.{rescue}",
+        )
+    return FailedImageOut(index=index, error=str(error))
 
 
 def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generation) -> dict[str, Any]:
@@ -227,8 +208,8 @@ def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generati
         "model": request.payload.get("model"),
         "seed": generation.seed,
         "arguments": arguments,
-        "notes": request.notes,
-        "provider": runtime.settings.base_url,
+        "notes": [*request.notes, *generation.notes],
+        "provider": runtime.redact(runtime.settings.base_url),
         "inference_seconds": generation.inference_seconds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "generator": f"mcp-server-siliconflow-image {__version__}",
@@ -242,11 +223,3 @@ async def _identify(pending: PendingImage) -> ImageFormat:
         if pending.size <= len(pending.head):
             raise
         return identify(await anyio.to_thread.run_sync(pending.read_all))  # header past the kept head
-
-
-def _describe_failure(error: Exception) -> str:
-    if isinstance(error, NotAnImageError):
-        return f"the provider's link did not return an image: {error}. Nothing was saved for it."
-    if isinstance(error, OSError):
-        return f"could not save the image: {error.strerror or error}. Check SILICONFLOW_IMAGE_DIR."
-    return str(error)

@@ -30,6 +30,11 @@ class ImageFormat:
         return EXTENSIONS[self.mime_type]
 
 
+def base64_length(raw_length: int) -> int:
+    """Characters of base64 that carry `raw_length` bytes (what inline images and data URIs cost)."""
+    return 4 * ((raw_length + 2) // 3)
+
+
 def sniff_mime_type(data: bytes) -> str | None:
     """The image MIME type the leading bytes announce, or None when they are not an image we accept."""
     if data.startswith(PNG_SIGNATURE):

@@ -2,34 +2,55 @@
 
 Whatever the form, the bytes are checked to be a PNG, JPEG or WebP image and capped in size, then sent
 to the provider as `data:<mime>;base64,...`. Because a tool call can come from a remote client or a
-prompt-injected agent, reading is fenced: URLs may not point at loopback, private, link-local (cloud
-metadata) or reserved addresses, checked again at every redirect; local files are read only under
-the allowed folders, after symlinks and `..` are resolved.
+prompt-injected agent, reading is fenced, and each fence checks what is actually used, not a name
+that could change meanwhile:
+
+- a URL's host is resolved once, every address it resolves to must be public (an IPv6 address that
+  embeds an IPv4 one is judged by the IPv4 inside), and the connection goes to that checked address
+  (with the original Host header and TLS server name), at every redirect; DNS cannot rebind between
+  the check and the connection;
+- a local file is opened first, component by component without following symlinks, from an allowed
+  folder down, so a path swapped for a symlink after the check is refused rather than followed. Errors
+  never say whether a file outside the allowed folders exists, nor show any byte of a file that is not
+  an image.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
+import functools
 import ipaddress
+import os
 import re
 import socket
+import ssl
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import anyio
 import httpx
 
 from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
-from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
-from mcp_server_siliconflow_image.previews import base64_length
+from mcp_server_siliconflow_image.imageformat import NotAnImageError, base64_length, identify
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
+INPUT_DOWNLOAD_SECONDS = 30.0
+"""Total time for fetching one input URL, redirects included: a trickling server cannot hold the call."""
 _BASE64_IMAGE_STARTS = ("iVBORw0KGgo", "/9j/", "UklGR")
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/=\s_-]+$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class InputImageError(ValueError):
@@ -37,7 +58,9 @@ class InputImageError(ValueError):
 
 
 @dataclass(frozen=True)
-class InputImage:
+class LoadedImage:
+    """An input image's bytes, checked, ready to be sent."""
+
     data: bytes
     mime_type: str
     width: int
@@ -52,30 +75,29 @@ class InputImage:
 class InputPolicy:
     allowed_dirs: tuple[Path, ...]
     max_bytes: int = MAX_INPUT_BYTES
-    trusted_hosts: frozenset[str] = frozenset()
-    """Host names fetched even though they resolve to private addresses (the test suite's loopback server)."""
 
 
-async def load_input_image(field: str, value: str, policy: InputPolicy, http: httpx.AsyncClient) -> InputImage:
+async def load_input_image(field: str, value: str, policy: InputPolicy) -> LoadedImage:
     text = value.strip()
     if not text:
         raise InputImageError(f"{field} is empty: give a local file path, an https:// URL, or base64 image data.")
+    if "\0" in text:
+        raise InputImageError(f"{field} contains a NUL byte: give a file path, an https:// URL or base64 data.")
     if text.startswith("data:"):
-        data = _decode_data_uri(field, text, policy.max_bytes)
-    elif text.startswith(_BASE64_IMAGE_STARTS):
-        data = _decode_base64(field, text, policy.max_bytes)
-    elif (scheme := _scheme_of(text)) is not None:
+        return _checked(field, _decode_data_uri(field, text, policy.max_bytes), policy.max_bytes, describe=True)
+    if text.startswith(_BASE64_IMAGE_STARTS):
+        return _checked(field, _decode_base64(field, text, policy.max_bytes), policy.max_bytes, describe=True)
+    if (scheme := _scheme_of(text)) is not None:
         if scheme not in ("http", "https"):
             raise InputImageError(
                 f"{field}: {scheme}: URLs are not accepted. Give an https:// URL, base64 data, "
                 "or a plain local file path."
             )
-        data = await _download(field, text, policy, http)
-    elif len(text) >= 256 and _BASE64_TEXT.fullmatch(text):  # real paths have a dot; base64 has none
-        data = _decode_base64(field, text, policy.max_bytes)
-    else:
-        data = await _read_local(field, text, policy)
-    return _checked(field, data, policy.max_bytes)
+        return _checked(field, await _download(field, text, policy), policy.max_bytes, describe=False)
+    if len(text) >= 256 and _BASE64_TEXT.fullmatch(text):  # real paths have a dot; base64 has none
+        return _checked(field, _decode_base64(field, text, policy.max_bytes), policy.max_bytes, describe=True)
+    data = await anyio.to_thread.run_sync(_read_local, field, text, policy)
+    return _checked(field, data, policy.max_bytes, describe=False)
 
 
 def _scheme_of(text: str) -> str | None:
@@ -85,7 +107,8 @@ def _scheme_of(text: str) -> str | None:
     return match.group(1).lower()
 
 
-def _checked(field: str, data: bytes, max_bytes: int) -> InputImage:
+def _checked(field: str, data: bytes, max_bytes: int, *, describe: bool) -> LoadedImage:
+    """Check the bytes are an image; `describe` says what they look like instead (never for files and URLs)."""
     if len(data) > max_bytes:
         raise InputImageError(
             f"{field} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
@@ -94,8 +117,9 @@ def _checked(field: str, data: bytes, max_bytes: int) -> InputImage:
     try:
         found = identify(data)
     except NotAnImageError as error:
-        raise InputImageError(f"{field} is {error}; give a PNG, JPEG or WebP image.") from error
-    return InputImage(data, found.mime_type, found.width, found.height)
+        what = str(error) if describe else "not a PNG, JPEG or WebP image"
+        raise InputImageError(f"{field} is {what}; give a PNG, JPEG or WebP image.") from error
+    return LoadedImage(data, found.mime_type, found.width, found.height)
 
 
 def _decode_data_uri(field: str, text: str, max_bytes: int) -> bytes:
@@ -117,11 +141,10 @@ def _decode_base64(field: str, text: str, max_bytes: int) -> bytes:
         raise InputImageError(f"{field}: the base64 data is not valid base64.") from error
 
 
-async def _read_local(field: str, text: str, policy: InputPolicy) -> bytes:
-    return await anyio.to_thread.run_sync(_read_local_sync, field, text, policy)
+# --- local files -----------------------------------------------------------------------------------------
 
 
-def _read_local_sync(field: str, text: str, policy: InputPolicy) -> bytes:
+def _read_local(field: str, text: str, policy: InputPolicy) -> bytes:
     path = Path(text).expanduser()
     if not path.is_absolute():
         raise InputImageError(f"{field}: {text!r} is not an absolute path; give the full path to the image file.")
@@ -130,70 +153,198 @@ def _read_local_sync(field: str, text: str, policy: InputPolicy) -> bytes:
             f"{field}: this server reads no local files (SILICONFLOW_INPUT_DIRS is empty, the default over HTTP). "
             "Send the image as base64 or an https:// URL, or have the operator set SILICONFLOW_INPUT_DIRS."
         )
-    try:
-        resolved = path.resolve(strict=True)
-    except (FileNotFoundError, NotADirectoryError) as error:
-        raise InputImageError(f"{field}: no file at {text}.") from error
-    except OSError as error:
-        raise InputImageError(f"{field}: cannot open {text}: {error.strerror}.") from error
-    allowed = [directory.resolve() for directory in policy.allowed_dirs]
-    if not any(resolved.is_relative_to(directory) for directory in allowed):
+    # Where the path leads is judged before anything is opened, and the same way whether or not it exists,
+    # so the answer never tells a caller which files exist outside the allowed folders.
+    real = Path(os.path.realpath(path))
+    roots = [Path(os.path.realpath(directory)) for directory in policy.allowed_dirs]
+    root = next((candidate for candidate in roots if real.is_relative_to(candidate)), None)
+    if root is None:
         raise InputImageError(
             f"{field}: {text} is outside the folders this server may read "
-            f"({', '.join(map(str, allowed))}); copy it there or extend SILICONFLOW_INPUT_DIRS."
+            f"({', '.join(map(str, roots))}); copy it there or extend SILICONFLOW_INPUT_DIRS."
         )
-    if not resolved.is_file():
-        raise InputImageError(f"{field}: {text} is not a file.")
-    if resolved.stat().st_size > policy.max_bytes:
-        raise InputImageError(
-            f"{field} is larger than the {policy.max_bytes / 1e6:.0f} MB input limit; resize or re-encode it."
-        )
-    return resolved.read_bytes()
+    try:
+        return _read_beneath(root, real.relative_to(root), policy.max_bytes, field)
+    except FileNotFoundError as error:
+        raise InputImageError(f"{field}: no file at {text}.") from error
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+            raise InputImageError(
+                f"{field}: {text} changed while it was being opened (a folder or the file became a symlink); "
+                "give the image file's real path."
+            ) from error
+        raise InputImageError(f"{field}: cannot open {text}: {error.strerror or type(error).__name__}.") from error
 
 
-async def _download(field: str, url: str, policy: InputPolicy, http: httpx.AsyncClient) -> bytes:
-    for _ in range(MAX_REDIRECTS + 1):
-        await _check_destination(field, url, policy)
+def _read_beneath(root: Path, relative: Path, max_bytes: int, field: str) -> bytes:
+    """Read `root / relative`, opening each component without following symlinks, then checking the file."""
+    parts = relative.parts
+    if not parts:
+        raise InputImageError(f"{field}: {root} is a folder, not an image file.")
+    if os.open not in os.supports_dir_fd:  # no openat (Windows): open, then make sure it is what was checked
+        descriptor = os.open(root / relative, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        if not os.path.samestat(os.fstat(descriptor), os.stat(root / relative, follow_symlinks=False)):
+            os.close(descriptor)
+            raise OSError(errno.ELOOP, "changed while being opened")
+    else:
+        folder = os.open(root, os.O_RDONLY | _DIRECTORY)
         try:
-            async with http.stream("GET", url, follow_redirects=False) as response:
-                if response.is_redirect and "location" in response.headers:
-                    url = urljoin(url, response.headers["location"])
-                    continue
-                if response.status_code != 200:
-                    raise InputImageError(f"{field}: downloading {_safe(url)} failed with HTTP {response.status_code}.")
-                return await read_capped(response, policy.max_bytes)
-        except TooLargeError as error:
-            raise InputImageError(f"{field} is larger than the {policy.max_bytes / 1e6:.0f} MB input limit.") from error
-        except httpx.HTTPError as error:
-            raise InputImageError(f"{field}: downloading {_safe(url)} failed ({type(error).__name__}).") from error
-    raise InputImageError(f"{field}: {_safe(url)} redirected more than {MAX_REDIRECTS} times.")
+            for part in parts[:-1]:
+                inner = os.open(part, os.O_RDONLY | _DIRECTORY | _NO_FOLLOW, dir_fd=folder)
+                os.close(folder)
+                folder = inner
+            descriptor = os.open(parts[-1], os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING, dir_fd=folder)
+        finally:
+            os.close(folder)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputImageError(f"{field}: {root / relative} is not a regular file.")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputImageError(
+            f"{field} is larger than the {max_bytes / 1e6:.0f} MB input limit; resize or re-encode it."
+        )
+    return data
 
 
-async def _check_destination(field: str, url: str, policy: InputPolicy) -> None:
-    """Refuse URLs that would make this server reach into its own host or network."""
-    parts = urlsplit(url)
+# --- URLs --------------------------------------------------------------------------------------------------
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (the system resolver)."""
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]).split("%")[0] for info in infos]
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, compatible, translated, NAT64, 6to4), if any."""
+    if not isinstance(address, ipaddress.IPv6Address) or address.is_loopback or address.is_unspecified:
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    packed = address.packed
+    if packed[:12] == bytes(12) or packed[:12] == bytes(8) + b"\xff\xff\x00\x00" or address in _NAT64:
+        return ipaddress.IPv4Address(packed[12:])
+    return None
+
+
+def address_allowed(address: IPAddress) -> bool:
+    """Whether this server may connect to `address` for a caller: public unicast only."""
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        return address_allowed(inner)
+    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
+        return False
+    return address.is_global and not address.is_multicast
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A URL's host resolved and checked once: where to connect, and what to tell the server."""
+
+    parts: SplitResult
+    address: IPAddress
+
+    @property
+    def connect_url(self) -> str:
+        host = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        port = self.parts.port or (443 if self.parts.scheme == "https" else 80)
+        query = f"?{self.parts.query}" if self.parts.query else ""
+        return f"{self.parts.scheme}://{host}:{port}{self.parts.path or '/'}{query}"
+
+    @property
+    def host_header(self) -> str:
+        host = self.parts.hostname or ""
+        shown = f"[{host}]" if ":" in host else host
+        return f"{shown}:{self.parts.port}" if self.parts.port else shown
+
+
+async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
+    with anyio.move_on_after(INPUT_DOWNLOAD_SECONDS):
+        async with httpx.AsyncClient(
+            verify=_tls_context(), trust_env=False, follow_redirects=False, timeout=INPUT_DOWNLOAD_SECONDS
+        ) as http:
+            for _ in range(MAX_REDIRECTS + 1):
+                target = await _checked_target(field, url)
+                extensions = {"sni_hostname": target.parts.hostname} if target.parts.scheme == "https" else {}
+                request = http.build_request(
+                    "GET", target.connect_url, headers={"Host": target.host_header}, extensions=extensions
+                )
+                try:
+                    response = await http.send(request, stream=True)
+                    try:
+                        if response.is_redirect and "location" in response.headers:
+                            url = urljoin(url, response.headers["location"])
+                            continue
+                        if response.status_code != 200:
+                            raise InputImageError(
+                                f"{field}: downloading {_safe(url)} failed with HTTP {response.status_code}."
+                            )
+                        return await read_capped(response, policy.max_bytes)
+                    finally:
+                        await response.aclose()
+                except TooLargeError as error:
+                    raise InputImageError(
+                        f"{field} is larger than the {policy.max_bytes / 1e6:.0f} MB input limit."
+                    ) from error
+                except httpx.HTTPError as error:
+                    raise InputImageError(
+                        f"{field}: downloading {_safe(url)} failed ({type(error).__name__})."
+                    ) from error
+            raise InputImageError(f"{field}: {_safe(url)} redirected more than {MAX_REDIRECTS} times.")
+    raise InputImageError(
+        f"{field}: downloading {_safe(url)} took longer than {INPUT_DOWNLOAD_SECONDS:g} s; "
+        "send the image as base64, or from a faster host."
+    )
+
+
+async def _checked_target(field: str, url: str) -> _Target:
+    """Refuse URLs that would make this server reach into its own host or network; else where to connect."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise InputImageError(f"{field}: {_safe(url)} is not a valid URL ({error}).") from error
     if parts.scheme not in ("http", "https"):
         raise InputImageError(f"{field}: a redirect led to a {parts.scheme}: URL, which is not accepted.")
     if not parts.hostname:
         raise InputImageError(f"{field}: {_safe(url)} has no host name.")
-    if parts.hostname in policy.trusted_hosts:
-        return
     try:
-        infos = await anyio.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError as error:
-        raise InputImageError(f"{field}: cannot resolve the host {parts.hostname!r}.") from error
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
+        literal: IPAddress | None = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        answers = [literal]
+    else:
+        try:
+            answers = [ipaddress.ip_address(found) for found in await resolve_host(parts.hostname, port or 443)]
+        except (OSError, ValueError) as error:
+            raise InputImageError(f"{field}: cannot resolve the host {parts.hostname!r}.") from error
+    if not answers:
+        raise InputImageError(f"{field}: cannot resolve the host {parts.hostname!r}.")
+    for address in answers:
+        if not address_allowed(address):
+            shown = embedded_ipv4(address) or address
             raise InputImageError(
-                f"{field}: {parts.hostname} resolves to {address}, a loopback, private, link-local or reserved "
+                f"{field}: {parts.hostname} resolves to {shown}, a loopback, private, link-local or reserved "
                 "address; only public http(s) URLs are fetched. Send the image as base64 instead."
             )
+    return _Target(parts, answers[0])
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for input downloads (building one costs ~100 ms)."""
+    return httpx.create_ssl_context()
 
 
 def _safe(url: str) -> str:
     """A URL without its query string, which may carry signatures or tokens."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the URL"
     return f"{parts.scheme}://{parts.netloc}{parts.path}"

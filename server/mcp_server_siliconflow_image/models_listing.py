@@ -11,7 +11,7 @@ from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, Capabilit
 from mcp_server_siliconflow_image.directory import DirectoryEntry
 
 if TYPE_CHECKING:
-    from mcp_server_siliconflow_image.generation import Runtime
+    from mcp_server_siliconflow_image.runtime import Runtime
 
 
 class ModelOut(BaseModel):

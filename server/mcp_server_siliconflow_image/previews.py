@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mcp_server_siliconflow_image.imageformat import ImageFormat, base64_length
+
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
@@ -24,6 +26,13 @@ MAX_PREVIEW_SIDE = 2048
 MIN_PREVIEW_SIDE = 32
 PROBE_SIDE = 256
 PREVIEW_QUALITIES = (80, 60)
+MAX_DECODE_PIXELS = 25_000_000
+"""Larger images (a 30000x30000 "decompression bomb") are saved as received but never decoded here:
+decoding one would take gigabytes of memory for a picture no client could be sent anyway."""
+
+
+class UndecodableImageError(ValueError):
+    """Image bytes whose header looks right but whose picture cannot be decoded (or is too large to)."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +42,6 @@ class InlineImage:
     width: int
     height: int
     is_preview: bool
-
-
-def base64_length(raw_length: int) -> int:
-    return 4 * ((raw_length + 2) // 3)
 
 
 def inline_budget_per_image(total_budget: int, count: int) -> int:
@@ -51,6 +56,52 @@ def original_inline(data: bytes, mime_type: str, width: int, height: int) -> Inl
     return InlineImage(base64.b64encode(data).decode("ascii"), mime_type, width, height, is_preview=False)
 
 
+@dataclass(frozen=True)
+class InlinePlan:
+    """How a batch is shown: originals only when all of them fit the budget together."""
+
+    budget: int
+    share: int
+    originals_fit: bool
+
+    @classmethod
+    def for_batch(cls, sizes: list[int], budget: int) -> InlinePlan:
+        share = inline_budget_per_image(budget, len(sizes))
+        return cls(budget, share, budget > 0 and sum(base64_length(size) for size in sizes) <= budget)
+
+
+def inline_for(data: bytes, image: ImageFormat, plan: InlinePlan) -> InlineImage | None:
+    """The image block's content for one image: the original when the plan allows, else a preview.
+
+    Raises UndecodableImageError rather than send bytes the client cannot decode: one undecodable image
+    block makes the Claude API refuse the whole conversation turn, not just the picture.
+    """
+    if plan.budget <= 0:
+        return None
+    if image.width * image.height > MAX_DECODE_PIXELS:
+        raise UndecodableImageError(
+            f"{image.width}x{image.height} is over the {MAX_DECODE_PIXELS // 1_000_000} megapixels this server "
+            "decodes, so it is not shown inline"
+        )
+    if plan.originals_fit and fits_inline(len(data), image.width, image.height, plan.budget):
+        _decode(data)
+        return original_inline(data, image.mime_type, image.width, image.height)
+    return make_preview(data, plan.share)
+
+
+def _decode(data: bytes) -> PILImage:
+    """The decoded picture; UndecodableImageError for broken pixel data behind a valid header."""
+    from PIL import Image  # Pillow is only needed here, and importing it costs start-up time.
+
+    Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            return _flatten_to_rgb(opened)
+    except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, DecompressionBombError ...
+        raise UndecodableImageError(f"its picture data cannot be decoded ({error})") from error
+
+
 def make_preview(data: bytes, budget: int) -> InlineImage | None:
     """A JPEG of the same picture whose base64 fits `budget`, or None when even a thumbnail will not.
 
@@ -58,11 +109,7 @@ def make_preview(data: bytes, budget: int) -> InlineImage | None:
     filter (`Image.reduce`: fast, and sharp enough for a preview), the factor chosen from a small probe
     encode, so a preview costs a couple of encodes rather than a search over sizes.
     """
-    from PIL import Image  # Pillow is only needed here, and importing it costs start-up time.
-
-    with Image.open(io.BytesIO(data)) as opened:
-        opened.load()
-        source = _flatten_to_rgb(opened)
+    source = _decode(data)
     if max(source.size) // MIN_PREVIEW_SIDE < 1:
         return None
     target = budget * 3 // 4  # raw bytes whose base64 fits the budget

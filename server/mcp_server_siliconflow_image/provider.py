@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -21,14 +22,21 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.imageformat import NotAnImageError, check_complete, identify, sniff_mime_type
+from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
+from mcp_server_siliconflow_image.imageformat import (
+    NotAnImageError,
+    base64_length,
+    check_complete,
+    identify,
+    sniff_mime_type,
+)
 from mcp_server_siliconflow_image.retry import (
     DOWNLOAD_RETRYABLE_STATUSES,
     RETRYABLE_STATUSES,
     RetryPolicy,
     parse_retry_after,
 )
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, redact
 from mcp_server_siliconflow_image.storage import PendingImage
 
 logger = logging.getLogger(__name__)
@@ -49,8 +57,9 @@ HINTS = {
     504: "The provider timed out generating: try again, or use fewer inference steps or a smaller size.",
 }
 DOWNLOAD_ATTEMPTS = 3
-DOWNLOAD_TIMEOUT_SECONDS = 120.0
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
+MAX_ERROR_MESSAGE_CHARS = 300
+JSON_HEADROOM_BYTES = 1024 * 1024
 
 
 class ProviderError(Exception):
@@ -129,6 +138,8 @@ class Generation:
     outputs: list[ProviderImage]
     seed: int | None
     inference_seconds: float | None
+    notes: tuple[str, ...] = ()
+    """What was adjusted in the provider's answer (e.g. images beyond those asked for)."""
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -167,7 +178,8 @@ class ProviderClient:
         if not parsed.outputs:
             raise ProviderError("The provider answered without any image (maybe filtered by its content policy).")
         inference = parsed.timings.inference if parsed.timings else None
-        return Generation(parsed.outputs, parsed.seed, inference)
+        outputs, notes = _as_many_as_asked(parsed.outputs, payload.get("batch_size"))
+        return Generation(outputs, parsed.seed, inference, notes)
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
         """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
@@ -224,6 +236,8 @@ class ProviderClient:
             if not (isinstance(outcome, httpx.Response) or failure.retryable) or attempt == self._retry.max_attempts:
                 raise failure
             wait = self._retry.wait_before(attempt, retry_after)
+            if retry_after is not None and time.monotonic() + wait >= deadline:
+                raise self._asked_to_wait(failure, wait)
             if time.monotonic() + wait >= deadline:
                 raise ProviderError(
                     f"{failure} No time was left to retry within SILICONFLOW_TIMEOUT="
@@ -236,17 +250,44 @@ class ProviderClient:
             await anyio.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _asked_to_wait(self, failure: ProviderError, wait: float) -> ProviderError:
+        """The provider's Retry-After reaches past the call's deadline: obey it by answering now, saying when."""
+        when = datetime.now(UTC) + timedelta(seconds=wait)
+        return ProviderError(
+            f"{failure} The provider asks to wait {wait:.0f} s before trying again (Retry-After), longer than "
+            f"the time left within SILICONFLOW_TIMEOUT={self._settings.timeout:g} s: try again after "
+            f"{when:%H:%M:%S} UTC.",
+            status=failure.status,
+            code=failure.code,
+        )
+
     async def _attempt(self, method: str, url: str, deadline: float, **options: Any) -> httpx.Response | ProviderError:
-        """One request, bounded by the deadline; a connection failure is returned (it may be retried)."""
+        """One request, bounded by the deadline and in size; a connection failure is returned (it may be retried).
+
+        The answer is read with a cap, so a runaway or hostile endpoint cannot exhaust memory: the largest
+        legitimate answer carries one image of SILICONFLOW_MAX_IMAGE_BYTES as base64, plus room for the JSON.
+        """
         key = self.require_key()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return self._timeout_error()
         timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        limit = base64_length(self._settings.max_download_bytes) + JSON_HEADROOM_BYTES
         with anyio.move_on_after(remaining) as scope:
             try:
-                return await self._http.request(
+                request = self._http.build_request(
                     method, url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout, **options
+                )
+                response = await self._http.send(request, stream=True)
+                try:
+                    body = await read_capped(response, limit)
+                finally:
+                    await response.aclose()
+                return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+            except TooLargeError:
+                return ProviderError(
+                    f"The provider's answer was larger than {limit / 1e6:.0f} MB, more than any image result needs; "
+                    "it was not read. Check SILICONFLOW_BASE_URL."
                 )
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
                 return self._timeout_error()
@@ -266,32 +307,50 @@ class ProviderClient:
         )
 
     async def fetch_image(self, output: ProviderImage, pending: PendingImage) -> None:
-        """Receive one generated image into `pending`, from its URL (with retries) or its inline base64."""
+        """Receive one generated image into `pending`, from its URL (with retries) or its inline base64.
+
+        A URL download has a time budget of its own (`Settings.download_seconds`, retries included),
+        outside SILICONFLOW_TIMEOUT, so paid work is not dropped because the generation took long, and a
+        CDN trickling bytes cannot hold the call for longer than that budget.
+        """
         if output.b64_json:
-            try:
-                pending.write(base64.b64decode(output.b64_json, validate=True))
-            except (binascii.Error, ValueError) as error:
-                raise ProviderError("The provider returned b64_json that is not valid base64.") from error
+            pending.write(self._decode_inline(output.b64_json))
             return
         if not output.url:
             raise ProviderError("The provider returned an image entry with neither url nor b64_json.")
+        budget = self._settings.download_seconds
+        deadline = time.monotonic() + budget
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             pending.restart()
-            failure = await self._download_once(output.url, pending)
+            failure = await self._download_once(output.url, pending, deadline)
             if failure is None:
                 return
-            if not failure.retryable or attempt == DOWNLOAD_ATTEMPTS:
-                raise failure
             wait = self._retry.backoff(attempt) / 2
+            if not failure.retryable or attempt == DOWNLOAD_ATTEMPTS or time.monotonic() + wait >= deadline:
+                raise failure
             logger.info("image download failed (%s); retrying in %.1f s", failure, wait)
             await anyio.sleep(wait)
 
-    async def _download_once(self, url: str, pending: PendingImage) -> ProviderError | None:
-        """One download attempt: None when a whole image arrived, else what went wrong."""
+    def _decode_inline(self, b64_json: str) -> bytes:
         limit = self._settings.max_download_bytes
+        if len(b64_json) > base64_length(limit) + 4:
+            raise ProviderError(
+                f"The provider sent an image inline (b64_json) of about {len(b64_json) * 3 / 4e6:.0f} MB, over the "
+                f"{limit} byte limit (SILICONFLOW_MAX_IMAGE_BYTES); it was not saved."
+            )
         try:
-            with anyio.fail_after(DOWNLOAD_TIMEOUT_SECONDS):
-                async with self._http.stream("GET", url) as response:
+            return base64.b64decode(b64_json, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ProviderError("The provider returned b64_json that is not valid base64; it was not saved.") from error
+
+    async def _download_once(self, url: str, pending: PendingImage, deadline: float) -> ProviderError | None:
+        """One download attempt within the image's budget: None when a whole image arrived, else what went wrong."""
+        limit = self._settings.max_download_bytes
+        remaining = max(0.0, deadline - time.monotonic())
+        timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        try:
+            with anyio.fail_after(remaining):
+                async with self._http.stream("GET", url, timeout=timeout) as response:
                     if response.status_code != 200:
                         return _download_status_error(response.status_code)
                     sniffed = False
@@ -308,9 +367,10 @@ class ProviderClient:
                                 identify(bytes(pending.head))  # raises NotAnImageError describing the bytes
         except NotAnImageError as error:
             return ProviderError(f"The provider's link did not return an image: {error}. Nothing was saved.")
-        except TimeoutError:
+        except (TimeoutError, httpx.TimeoutException):
             return ProviderError(
-                f"Downloading the image took longer than {DOWNLOAD_TIMEOUT_SECONDS:g} s.", retryable=True
+                f"Downloading the image took longer than its {self._settings.download_seconds:g} s budget "
+                "(the provider's link may still work for up to an hour).",
             )
         except httpx.HTTPError as error:
             return ProviderError(f"Downloading the image failed ({type(error).__name__}).", retryable=True)
@@ -331,13 +391,13 @@ class ProviderClient:
         code, message = _error_details(response)
         status = response.status_code
         hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
-        detail = f" (provider code {code})" if code is not None else ""
-        said = f": {self._redact(message)}" if message else ""
+        detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
+        said = f": {_shorten(self._redact(message))}" if message else ""
         return ProviderError(f"The provider answered HTTP {status}{detail}{said}. {hint}", status=status, code=code)
 
     def _redact(self, text: str) -> str:
-        key = self._settings.api_key.reveal() if self._settings.api_key else ""
-        return text.replace(key, "[redacted]") if key else text
+        """`text` without the key or any prefix of it; always applied before text is cut short."""
+        return redact(text, [self._settings.api_key.reveal()] if self._settings.api_key else [])
 
 
 def _download_status_error(status: int) -> ProviderError:
@@ -355,15 +415,31 @@ def _download_status_error(status: int) -> ProviderError:
 
 
 def _error_details(response: httpx.Response) -> tuple[object, str]:
-    """The provider's own code and message, from `{"code", "message"}` or `{"error": {...}}` bodies."""
+    """The provider's own code and message, from `{"code", "message"}` or `{"error": {...}}` bodies, whole.
+
+    Not shortened here: redaction must see the whole text first (see `_shorten`).
+    """
     try:
         body = response.json()
     except ValueError:
-        return None, response.text.strip()[:300]
+        return None, response.text.strip()
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):
-            return error.get("code"), str(error.get("message", ""))[:300]
+            return error.get("code"), str(error.get("message", ""))
         message = body.get("message") or body.get("error") or body.get("detail") or ""
-        return body.get("code"), str(message)[:300]
-    return None, str(body)[:300]
+        return body.get("code"), str(message)
+    return None, str(body)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_MESSAGE_CHARS else text[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
+
+
+def _as_many_as_asked(outputs: list[ProviderImage], asked: object) -> tuple[list[ProviderImage], tuple[str, ...]]:
+    """At most the images the request asked for: a provider answering with more cannot multiply our work."""
+    wanted = asked if isinstance(asked, int) and asked > 0 else 1
+    if len(outputs) <= wanted:
+        return outputs, ()
+    note = f"The provider returned {len(outputs)} images for {wanted} asked; only the first {wanted} were kept."
+    return outputs[:wanted], (note,)

@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, Annotations, ListResourcesResult, Resource
 
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS
-from mcp_server_siliconflow_image.storage import RESOURCE_PREFIX, ImageStore, StoredImage, mime_type_for, recent_images
+from mcp_server_siliconflow_image.storage import RESOURCE_PREFIX, ImageStore, ListedImage, mime_type_for, recent_images
 
 PAGE_SIZE = 50
 
@@ -37,10 +37,9 @@ def register_resources(server: MCPServer[Any], store: ImageStore) -> None:
 def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str, extension: str) -> None:
     async def read_saved_image(name: str) -> bytes:
         try:
-            path = store.resolve_uri(f"{name}.{extension}")
+            return await anyio.to_thread.run_sync(store.read, f"{name}.{extension}")
         except FileNotFoundError as error:
             raise ResourceError(f"{error}; it may have been deleted from the image folder") from error
-        return await anyio.Path(path).read_bytes()
 
     server.resource(
         RESOURCE_PREFIX + "{name}." + extension,
@@ -71,7 +70,7 @@ class RecentImagesListing:
         )
 
 
-def _as_resource(image: StoredImage) -> Resource:
+def _as_resource(image: ListedImage) -> Resource:
     modified = datetime.fromtimestamp(image.modified, UTC)
     return Resource(
         name=image.name,

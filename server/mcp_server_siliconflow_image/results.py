@@ -13,15 +13,7 @@ from typing import Literal
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
-from mcp_server_siliconflow_image.imageformat import ImageFormat
-from mcp_server_siliconflow_image.previews import (
-    InlineImage,
-    base64_length,
-    fits_inline,
-    inline_budget_per_image,
-    make_preview,
-    original_inline,
-)
+from mcp_server_siliconflow_image.previews import InlineImage
 from mcp_server_siliconflow_image.storage import SavedImage
 
 
@@ -39,6 +31,11 @@ class ImageOut(BaseModel):
     sha256: str
     inline: Literal["original", "preview", "none"] = Field(
         description="What the image content block holds: the original bytes, a smaller JPEG preview, or nothing."
+    )
+    problem: str | None = Field(
+        None,
+        description="Why the image is not shown inline although it was saved (e.g. its picture data cannot be "
+        "decoded); the file holds the provider's bytes as received.",
     )
 
 
@@ -60,21 +57,30 @@ class GenerationResult(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Adjusted arguments, previews and other remarks.")
 
 
+@dataclass(frozen=True)
+class ShownImage:
+    """A saved image and how its image block shows it (None: not inline, `problem` says why if not by choice)."""
+
+    saved: SavedImage
+    inline: InlineImage | None
+    problem: str | None = None
+
+
 def build_result(
     *,
     model: str,
     seed: int | None,
     inference_seconds: float | None,
-    images: list[SavedImage],
-    inlines: list[InlineImage | None],
+    images: list[ShownImage],
     failed: list[FailedImageOut],
     notes: list[str],
     inline_max_bytes: int,
     structured: bool,
     edited: bool = False,
 ) -> CallToolResult:
-    """The contract's result; `inlines` (one per image, from `inline_for`) is what each image block shows."""
+    """The contract's result, from the saved images and what each image block shows."""
     notes = list(notes)
+    inlines = [image.inline for image in images]
     previews = sum(1 for inline in inlines if inline is not None and inline.is_preview)
     if previews:
         notes.append(
@@ -88,7 +94,7 @@ def build_result(
         model=model,
         seed=seed,
         timings=TimingsOut(inference=inference_seconds),
-        images=[_image_out(image, inline) for image, inline in zip(images, inlines, strict=True)],
+        images=[_image_out(image) for image in images],
         failed=failed,
         notes=notes,
     )
@@ -97,7 +103,7 @@ def build_result(
         for inline in inlines
         if inline is not None
     ]
-    content += [_resource_link(image, index) for index, image in enumerate(images, start=1)]
+    content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
     content.append(TextContent(type="text", text=summary_text(result, "Edited" if edited else "Generated")))
     return CallToolResult(
         content=content,
@@ -106,50 +112,21 @@ def build_result(
     )
 
 
-@dataclass(frozen=True)
-class InlinePlan:
-    """How a batch is shown: originals only when all of them fit the budget together."""
-
-    budget: int
-    share: int
-    originals_fit: bool
-
-    @classmethod
-    def for_batch(cls, sizes: list[int], budget: int) -> InlinePlan:
-        share = inline_budget_per_image(budget, len(sizes))
-        return cls(budget, share, budget > 0 and sum(base64_length(size) for size in sizes) <= budget)
-
-
-def inline_for(data: bytes, image: ImageFormat, plan: InlinePlan) -> InlineImage | None:
-    """The image block's content for one image: the original when the plan allows, else a preview."""
-    if plan.budget <= 0:
-        return None
-    if plan.originals_fit and fits_inline(len(data), image.width, image.height, plan.budget):
-        return original_inline(data, image.mime_type, image.width, image.height)
-    return make_preview(data, plan.share)
-
-
-def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineImage | None]:
-    """`inline_for` over saved images, one after another."""
-    plan = InlinePlan.for_batch([image.size for image in images], budget)
-    return [
-        inline_for(image.path.read_bytes(), ImageFormat(image.mime_type, image.width, image.height), plan)
-        for image in images
-    ]
-
-
 def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
     count = len(result.images)
     lines = [f"{verb} {count} image{'s' if count != 1 else ''} with {result.model} (seed {result.seed})."]
     for index, image in enumerate(result.images, start=1):
         shown = {"original": "", "preview": ", shown as a preview", "none": ", not shown inline"}[image.inline]
+        if image.problem:
+            shown += f": {image.problem}; saved as received"
         lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}) {image.uri}")
     lines += [f"Image {failure.index} failed: {failure.error}" for failure in result.failed]
     lines += [f"Note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
-def _image_out(saved: SavedImage, inline: InlineImage | None) -> ImageOut:
+def _image_out(image: ShownImage) -> ImageOut:
+    saved, inline = image.saved, image.inline
     return ImageOut(
         path=str(saved.path),
         uri=saved.uri,
@@ -159,6 +136,7 @@ def _image_out(saved: SavedImage, inline: InlineImage | None) -> ImageOut:
         bytes=saved.size,
         sha256=saved.sha256,
         inline="none" if inline is None else ("preview" if inline.is_preview else "original"),
+        problem=image.problem,
     )
 
 

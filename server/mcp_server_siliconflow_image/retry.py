@@ -29,8 +29,9 @@ class RetryPolicy:
         return float(delay * random.uniform(0.5, 1.5))
 
     def wait_before(self, attempt: int, retry_after: float | None) -> float:
+        """The provider's own Retry-After wins, uncapped: retrying sooner than asked only earns another 429."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay * 3)
+            return max(retry_after, 0.0)
         return self.backoff(attempt)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ DEFAULT_TIMEOUT_SECONDS = 180.0
 # the resource links and the structured result around the base64 image data.
 DEFAULT_INLINE_MAX_BYTES = 900_000
 DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_DOWNLOAD_SECONDS = 120.0
 
 Transport = Literal["stdio", "http"]
 
@@ -41,6 +42,25 @@ ENV_VARIABLES: dict[str, str] = {
 
 class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable and what it accepts."""
+
+
+MIN_REDACTED_PREFIX = 6
+"""A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret, and every prefix of one at least MIN_REDACTED_PREFIX long, replaced.
+
+    Always redact the whole text before cutting it short: a cut can split a key and leave a prefix behind.
+    """
+    for secret in secrets:
+        if not secret:
+            continue
+        text = text.replace(secret, "[redacted]")
+        for length in range(len(secret) - 1, MIN_REDACTED_PREFIX - 1, -1):
+            if secret[:length] in text:
+                text = text.replace(secret[:length], "[redacted]")
+    return text
 
 
 class Secret:
@@ -82,8 +102,8 @@ class Settings:
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     retry_base_delay: float = 1.0
     """First backoff wait in seconds; tests shorten it."""
-    trusted_hosts: frozenset[str] = frozenset()
-    """Hosts edit_image may fetch despite private addresses. Not configurable from outside: tests only."""
+    download_seconds: float = DEFAULT_DOWNLOAD_SECONDS
+    """Total time one provider image may take to download, retries included, outside `timeout`."""
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -127,7 +147,7 @@ def _parse(variable: str, name: str, value: str) -> object:
     if name == "base_url":
         return parse_base_url(variable, value)
     if name == "image_dir":
-        return Path(value).expanduser().resolve()
+        return parse_image_dir(value)
     if name == "input_dirs":
         return tuple(Path(part).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
     if name == "timeout":
@@ -142,6 +162,13 @@ def _parse(variable: str, name: str, value: str) -> object:
     if name == "structured_output":
         return parse_bool(variable, value)
     return value
+
+
+def parse_image_dir(value: str) -> Path:
+    """The image folder as given: a relative path stays relative (and unresolved) so that the folder check
+    can refuse it by name, rather than quietly saving into whatever working directory the client chose."""
+    path = Path(value).expanduser()
+    return path.resolve() if path.is_absolute() else path
 
 
 def parse_base_url(variable: str, value: str) -> str:

@@ -1,28 +1,44 @@
 """Saving generated images: atomically, never overwriting, under names that sort by time.
 
 A provider image is paid work that exists only for an hour; once downloaded it must land on disk
-whole or not at all, and a second image must never replace the first.
+whole or not at all, and a second image must never replace the first. The folder is checked before
+credits are spent, and what a killed process left half-written is cleaned up (or rescued) at start.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
+import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any
+from typing import IO, Any
 
-from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat
+from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat, NotAnImageError, check_complete, identify
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; stale files are then told apart by age alone
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
 
 RESOURCE_SCHEME = "siliconflow-image"
 RESOURCE_PREFIX = f"{RESOURCE_SCHEME}://images/"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _TEMP_SUFFIX = ".partial"
+STALE_PARTIAL_SECONDS = 3600.0
+"""A temporary file untouched this long belongs to no live download (each has a far shorter time limit)."""
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,77 @@ HEAD_BYTES = 512 * 1024
 """How much of the start of a file is kept in memory to recognise it (headers sit at the start)."""
 
 
+def folder_problem(root: Path) -> str | None:
+    """Why images cannot be saved in `root`, as a sentence naming SILICONFLOW_IMAGE_DIR; None when they can.
+
+    Checked before the provider is paid: an image generated into a folder that cannot take it is lost.
+    The check is real (create, write and remove a file), since permissions, read-only mounts and full
+    disks only show themselves when something is written.
+    """
+    text = str(root)
+    if "${" in text:
+        return (
+            f"SILICONFLOW_IMAGE_DIR is {text!r}, a placeholder your MCP client did not fill in. Choose the image "
+            "folder in the client's settings for this server, or remove the variable to use the default folder."
+        )
+    if not root.is_absolute():
+        return (
+            f"SILICONFLOW_IMAGE_DIR must be an absolute folder path, got {text!r}: a relative path would depend on "
+            "the working directory the MCP client starts the server in (Claude Desktop uses /)."
+        )
+    probe = root / f".write-check-{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600)
+        try:
+            os.write(descriptor, b"\0" * 4096)  # a full disk or quota shows here; no fsync, it costs per call
+        finally:
+            os.close(descriptor)
+            probe.unlink(missing_ok=True)
+    except OSError as error:
+        return (
+            f"SILICONFLOW_IMAGE_DIR={text} cannot hold images: {describe_os_error(error)}. "
+            "Set SILICONFLOW_IMAGE_DIR to a folder this server can write to; nothing was sent to the provider."
+        )
+    return None
+
+
+def describe_os_error(error: OSError) -> str:
+    """An OSError in words a user can act on."""
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "it is on a read-only file system",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOTDIR: "part of the path is a file, not a folder",
+        errno.EEXIST: "it exists and is not a folder",
+    }
+    return reasons.get(error.errno or 0, error.strerror or type(error).__name__)
+
+
+def _lock(handle: IO[bytes]) -> bool:
+    """Hold an advisory lock on a temporary file while it is written, so a sibling's clean-up leaves it alone."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a new name in `folder` survive a crash: the file's data is synced, its directory entry too."""
+    if os.name == "nt":  # directories cannot be opened for syncing on Windows; NTFS journals names
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class PendingImage:
     """An image being received: bytes go straight to a hidden temporary file.
 
@@ -54,6 +141,7 @@ class PendingImage:
         self.root = root
         self.temp = root / f".{secrets.token_hex(8)}{_TEMP_SUFFIX}"
         self._handle = open(self.temp, "xb")  # noqa: SIM115 - closed by publish() or discard()
+        _lock(self._handle)
         self.size = 0
         self.head = bytearray()
 
@@ -86,30 +174,18 @@ class PendingImage:
         self._handle.flush()
         return self.temp.read_bytes()
 
-    def publish(
-        self,
-        image: ImageFormat,
-        *,
-        seed: int | None,
-        index: int,
-        stamp: str | None = None,
-        provenance: Mapping[str, Any] | None = None,
-    ) -> SavedImage:
-        """Make the file visible under a fresh name: complete, durable, never replacing another.
-
-        With `provenance`, a JSON sidecar `<file>.json` records how the image was made (prompt, model,
-        seed, arguments), so it can be regenerated or audited later. The image file itself keeps exactly
-        the provider's bytes, so nothing is embedded in it.
-        """
+    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
+        """Make the file visible under a fresh name: complete, durable, never replacing another."""
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        self._handle.close()
         with open(self.temp, "rb") as reader:
             digest = hashlib.file_digest(reader, "sha256").hexdigest()
         stem = _file_stem(stamp or batch_stamp(), seed, index)
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
+        self._handle.close()  # the lock is held until the file has its name
         self.temp.unlink(missing_ok=True)
-        saved = SavedImage(
+        _fsync_folder(self.root)
+        return SavedImage(
             path=final,
             uri=RESOURCE_PREFIX + final.name,
             mime_type=image.mime_type,
@@ -118,9 +194,6 @@ class PendingImage:
             size=self.size,
             sha256=digest,
         )
-        if provenance is not None:
-            write_sidecar(saved, provenance)
-        return saved
 
     def discard(self) -> None:
         self._handle.close()
@@ -132,7 +205,10 @@ def sidecar_path(image: Path) -> Path:
 
 
 def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
-    """Write `<image>.json` atomically: the image's own facts plus how it was made."""
+    """Write `<image>.json` atomically and durably: the image's own facts plus how it was made.
+
+    The image is already saved when this runs; a failure here (a full disk) costs the record, not the image.
+    """
     record = {
         **provenance,
         "file": saved.path.name,
@@ -145,8 +221,12 @@ def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
     target = sidecar_path(saved.path)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
     try:
-        temp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        with open(temp, "x", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temp, target)
+        _fsync_folder(target.parent)
     finally:
         temp.unlink(missing_ok=True)
 
@@ -157,6 +237,10 @@ class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def problem(self) -> str | None:
+        """Why nothing can be saved here right now (see `folder_problem`), or None."""
+        return folder_problem(self.root)
+
     def pending(self) -> PendingImage:
         return PendingImage(self.root)
 
@@ -166,15 +250,69 @@ class ImageStore:
             pending.write(data)
             return pending.publish(image, seed=seed, index=index)
 
-    def resolve_uri(self, name: str) -> Path:
-        """The saved file a resource name refers to, refusing anything outside the image folder."""
-        if not _SAFE_NAME.fullmatch(name) or name.endswith(_TEMP_SUFFIX):
+    def read(self, name: str) -> bytes:
+        """The bytes of the saved image `name`; FileNotFoundError for anything that is not one.
+
+        The name must be a plain file name in the folder, and the file is opened without following a
+        symlink, then checked to be a regular file: what is read is what was checked.
+        """
+        if not _SAFE_NAME.fullmatch(name) or name.endswith(_TEMP_SUFFIX) or mime_type_for(PurePath(name)) == _UNKNOWN:
             raise FileNotFoundError(f"no saved image named {name!r}")
-        root = self.root.resolve()
-        path = (root / name).resolve()
-        if path.parent != root or not path.is_file():
-            raise FileNotFoundError(f"no saved image named {name!r}")
-        return path
+        try:
+            descriptor = os.open(self.root / name, os.O_RDONLY | _NO_FOLLOW | _BINARY)
+        except OSError as error:
+            raise FileNotFoundError(f"no saved image named {name!r}") from error
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise FileNotFoundError(f"no saved image named {name!r}")
+            return handle.read()
+
+    def recover_partials(self, older_than: float = STALE_PARTIAL_SECONDS) -> list[SavedImage]:
+        """Clean up what a killed process left: stale temporary files are removed, or rescued if whole.
+
+        A temporary file that holds a complete, valid image was paid for: it is published under a proper
+        name (seed unknown) with a sidecar saying so. Files a live process still holds (locked, or touched
+        within `older_than` seconds) are left alone, so a sibling instance sharing the folder loses nothing.
+        """
+        if not self.root.is_dir():
+            return []
+        rescued: list[SavedImage] = []
+        now = time.time()
+        for entry in os.scandir(self.root):
+            if not (entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX)):
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    continue
+                saved = self._rescue(Path(entry.path))
+            except OSError as error:
+                logger.warning("could not clean up %s: %s", entry.name, describe_os_error(error))
+                continue
+            if saved is not None:
+                rescued.append(saved)
+        return rescued
+
+    def _rescue(self, temp: Path) -> SavedImage | None:
+        with open(temp, "rb") as handle:
+            if not _lock(handle):
+                return None  # a live download holds it
+            data = handle.read()
+            saved: SavedImage | None = None
+            if not temp.name.startswith(".write-check-") and ".json." not in temp.name:
+                try:
+                    image = identify(data[:HEAD_BYTES])
+                except NotAnImageError:
+                    image = None
+                if image is not None and check_complete(data[:HEAD_BYTES], data[-16:], len(data)):
+                    stamp = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
+                    saved = self.save(data, image, seed=None, index=1)
+                    note = "Recovered at start-up from a download a stopped server had not finished naming."
+                    write_sidecar(saved, {"recovered": True, "received": stamp.isoformat(), "notes": [note]})
+                    logger.warning("recovered an interrupted image as %s", saved.path.name)
+            temp.unlink(missing_ok=True)
+            return saved
 
 
 _UNKNOWN = "application/octet-stream"
@@ -212,7 +350,9 @@ def _publish_without_overwriting(temp: Path, root: Path, stem: str, extension: s
             return candidate
         except FileExistsError:
             continue
-        except OSError:
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                raise
             try:
                 with open(candidate, "xb"):
                     pass
@@ -224,7 +364,9 @@ def _publish_without_overwriting(temp: Path, root: Path, stem: str, extension: s
 
 
 @dataclass(frozen=True)
-class StoredImage:
+class ListedImage:
+    """A saved image as `resources/list` shows it."""
+
     name: str
     size: int
     modified: float
@@ -234,22 +376,27 @@ class StoredImage:
         return RESOURCE_PREFIX + self.name
 
 
-def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[StoredImage], str | None]:
+def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[ListedImage], str | None]:
     """Saved images newest first (names sort by creation time), `limit` at a time.
 
-    Paging continues from the last name of the previous page, so images saved meanwhile do not shift
-    the pages. Returns the page and the name to continue from (None on the last page).
+    Only regular files count: a symlink in the folder is never listed, wherever it points. Paging
+    continues from the last name of the previous page, so images saved meanwhile do not shift the
+    pages. Returns the page and the name to continue from (None on the last page).
     """
     if not root.is_dir():
         return [], None
     names = sorted(
-        (entry.name for entry in os.scandir(root) if entry.is_file() and not entry.name.startswith(".")),
+        (
+            entry.name
+            for entry in os.scandir(root)
+            if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)
+        ),
         reverse=True,
     )
     names = [name for name in names if _SAFE_NAME.fullmatch(name) and mime_type_for(Path(name)) != _UNKNOWN]
     if before is not None:
         names = [name for name in names if name < before]
     page = names[:limit]
-    stats = [(name, (root / name).stat()) for name in page]
-    images = [StoredImage(name, stat.st_size, stat.st_mtime) for name, stat in stats]
+    infos = [(name, (root / name).stat(follow_symlinks=False)) for name in page]
+    images = [ListedImage(name, info.st_size, info.st_mtime) for name, info in infos]
     return images, (page[-1] if len(names) > limit else None)

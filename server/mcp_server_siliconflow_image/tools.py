@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, ParamSpec
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata, func_metadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from mcp_server_siliconflow_image import arguments as arg
-from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, Capability, find_model
-from mcp_server_siliconflow_image.directory import unknown_model_message
-from mcp_server_siliconflow_image.generation import Runtime, generate
-from mcp_server_siliconflow_image.inputs import InputImageError, InputPolicy, load_input_image
+from mcp_server_siliconflow_image.calls import NotReadyError, ToolCall, prepare
+from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS
+from mcp_server_siliconflow_image.generation import generate
+from mcp_server_siliconflow_image.inputs import InputImageError
 from mcp_server_siliconflow_image.models_listing import ModelList, list_models_result
-from mcp_server_siliconflow_image.payload import InvalidArgumentError, build_request, check_model_fits
+from mcp_server_siliconflow_image.payload import InvalidArgumentError
 from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import ProviderError
 from mcp_server_siliconflow_image.results import GenerationResult
+from mcp_server_siliconflow_image.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 GENERATE_DESCRIPTION = """Generate images from a text prompt with SiliconFlow (Kolors, FLUX, Qwen-Image, SD).
 
@@ -38,7 +46,8 @@ LIST_DESCRIPTION = """List the image models you can use, with what each is for a
 _LARGE_RESULT_META = {"anthropic/maxResultSizeChars": 500_000}
 
 
-def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
+def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMetadata]:
+    """Register the three tools; returns each one's argument model, for checking calls before they run."""
     structured = runtime.settings.structured_output
 
     async def generate_image(
@@ -56,9 +65,8 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationResult]:
         options = generation_options(locals())
-        model_id = model or runtime.settings.default_model
-        progress = reporter_for(ctx)
-        return await run_generation(runtime, "text-to-image", model_id, prompt, aspect_ratio, options, {}, progress)
+        call = ToolCall("text-to-image", model or runtime.settings.default_model, prompt, aspect_ratio, options)
+        return await run_generation(runtime, call, reporter_for(ctx))
 
     async def edit_image(
         image: arg.InputImage,
@@ -79,18 +87,15 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     ) -> Annotated[CallToolResult, GenerationResult]:
         options = generation_options(locals())
         inputs = {name: value for name, value in (("image", image), ("image2", image2), ("image3", image3)) if value}
-        model_id = model or runtime.settings.edit_model
-        progress = reporter_for(ctx)
-        return await run_generation(
-            runtime, "image-to-image", model_id, prompt, aspect_ratio, options, inputs, progress
-        )
+        call = ToolCall("image-to-image", model or runtime.settings.edit_model, prompt, aspect_ratio, options, inputs)
+        return await run_generation(runtime, call, reporter_for(ctx))
 
     async def list_models(capability: arg.Capability = None) -> Annotated[CallToolResult, ModelList]:
         return await list_models_result(runtime, capability)
 
     generating = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
     server.add_tool(
-        generate_image,
+        readable_errors(generate_image, runtime),
         title="Generate image",
         description=GENERATE_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Generate image"}),
@@ -98,7 +103,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         structured_output=structured,
     )
     server.add_tool(
-        edit_image,
+        readable_errors(edit_image, runtime),
         title="Edit image",
         description=EDIT_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Edit image"}),
@@ -106,45 +111,50 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         structured_output=structured,
     )
     server.add_tool(
-        list_models,
+        readable_errors(list_models, runtime),
         title="List image models",
         description=LIST_DESCRIPTION,
         annotations=ToolAnnotations(title="List image models", read_only_hint=True, open_world_hint=True),
         structured_output=structured,
     )
+    tools: dict[str, Callable[..., Any]] = {
+        "generate_image": generate_image,
+        "edit_image": edit_image,
+        "list_models": list_models,
+    }
+    return {name: func_metadata(tool, skip_names=["ctx"]) for name, tool in tools.items()}
 
 
-async def run_generation(
-    runtime: Runtime,
-    capability: Capability,
-    model_id: str,
-    prompt: str,
-    aspect_ratio: str | None,
-    options: dict[str, Any],
-    inputs: dict[str, str],
-    progress: ProgressReporter,
-) -> CallToolResult:
-    """Check everything that can be checked here, then generate; every failure is a readable tool error."""
+async def run_generation(runtime: Runtime, call: ToolCall, progress: ProgressReporter) -> CallToolResult:
+    """Check everything that can be checked, then generate; every failure is a readable tool error."""
     try:
-        model_info = find_model(model_id)
-        check_model_fits(model_id, model_info, capability, len(inputs))
-        live = await runtime.directory.live(runtime.provider, has_key=runtime.settings.api_key is not None)
-        if live is not None and (problem := unknown_model_message(model_id, live, capability)):
-            return error_result(problem)
-        request = build_request(
-            model=model_id, model_info=model_info, prompt=prompt, aspect_ratio=aspect_ratio, options=options
-        )
-        runtime.provider.require_key()  # before reading or downloading any input image
-        policy = InputPolicy(
-            allowed_dirs=runtime.settings.allowed_input_dirs(),
-            trusted_hosts=runtime.settings.trusted_hosts,
-        )
-        for name, value in inputs.items():
-            loaded = await load_input_image(name, value, policy, runtime.http)
-            request.payload[name] = loaded.data_uri
+        request = await prepare(runtime, call)
         return await generate(runtime, request, progress)
-    except (InvalidArgumentError, InputImageError, ProviderError) as error:
-        return error_result(str(error))
+    except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError) as error:
+        return error_result(runtime.redact(str(error)))
+
+
+def readable_errors(
+    tool: Callable[P, Awaitable[CallToolResult]], runtime: Runtime
+) -> Callable[P, Awaitable[CallToolResult]]:
+    """Turn any unexpected failure of `tool` into a tool error a person can act on (and a traceback on stderr).
+
+    Without this the SDK answers "Error executing tool ...", which tells the caller nothing it can act on.
+    """
+
+    @functools.wraps(tool)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+        try:
+            return await tool(*args, **kwargs)
+        except Exception as error:
+            logger.exception("%s failed unexpectedly", tool.__name__)
+            return error_result(
+                f"{tool.__name__} failed unexpectedly inside this server ({type(error).__name__}: "
+                f"{runtime.redact(str(error))[:200]}). Images already saved stay in SILICONFLOW_IMAGE_DIR. "
+                "Try again; if it keeps failing, report it with the server's log (stderr)."
+            )
+
+    return guarded
 
 
 def reporter_for(ctx: Context | None) -> ProgressReporter:

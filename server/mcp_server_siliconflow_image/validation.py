@@ -1,21 +1,25 @@
-"""Plain-language argument errors, checked against each tool's own published input schema.
+"""Plain-language argument errors, from the very validation the tool itself runs.
 
-The SDK's validation answers with pydantic's report (`1 validation error for generate_imageArguments
-... [type=less_than_equal, input_value=9, ...]`). A model calling the tool acts better on "batch_size
-must be an integer from 1 to 4 (got 9)", and unknown argument names deserve a "did you mean". This
-middleware checks `tools/call` arguments against the same JSON schema the client was given, before
-the tool runs, so a request we know is wrong never reaches the provider.
+The SDK's validation answers with pydantic's report (`Error executing tool generate_image: 1 validation
+error for generate_imageArguments ... [type=less_than_equal, ...]`). A model calling the tool acts better
+on "batch_size must be an integer from 1 to 4 (got 9)", and unknown argument names deserve a "did you
+mean". This middleware validates `tools/call` arguments with each tool's own argument model (so it can
+never disagree with the tool on what is valid: NaN, "３", "1024x1024\\n") and words each problem using the
+JSON schema the client was given, before the tool runs, so a request we know is wrong never reaches the
+provider.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
+from collections.abc import Mapping
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 _TYPE_NAMES = {
     "integer": "an integer",
@@ -28,72 +32,63 @@ _TYPE_NAMES = {
 class FriendlyArgumentErrors:
     """Server middleware: refuse invalid `tools/call` arguments with an actionable message."""
 
-    def __init__(self, server: MCPServer[Any]) -> None:
-        self._server = server
-        self._schemas: dict[str, dict[str, Any]] | None = None
+    def __init__(self, tools: Mapping[str, FuncMetadata]) -> None:
+        self._tools = {name: ToolArguments(metadata) for name, metadata in tools.items()}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
-            schema = (await self._tool_schemas()).get(str(ctx.params.get("name")))
+            tool = self._tools.get(str(ctx.params.get("name")))
             arguments = ctx.params.get("arguments") or {}
-            if schema is not None and isinstance(arguments, dict):
-                problems = check_arguments(schema, arguments)
+            if tool is not None and isinstance(arguments, dict):
+                problems = tool.problems(arguments)
                 if problems:
                     message = "Invalid arguments, nothing was sent to the provider:\n- " + "\n- ".join(problems)
                     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
         return await call_next(ctx)
 
-    async def _tool_schemas(self) -> dict[str, dict[str, Any]]:
-        if self._schemas is None:
-            self._schemas = {tool.name: tool.input_schema for tool in await self._server.list_tools()}
-        return self._schemas
 
+class ToolArguments:
+    """One tool's argument model and the schema its clients see, to check calls against both."""
 
-def check_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> list[str]:
-    """Every problem with `arguments` under `schema`, one sentence each; empty when they are valid."""
-    properties: dict[str, Any] = schema.get("properties", {})
-    problems = [f"{name} is required." for name in schema.get("required", []) if arguments.get(name) is None]
-    for name, value in arguments.items():
-        field_schema = properties.get(name)
-        if field_schema is None:
-            problems.append(_unknown_argument(name, list(properties)))
-            continue
-        problem = _check_value(name, value, field_schema)
-        if problem:
-            problems.append(problem)
-    return problems
+    def __init__(self, metadata: FuncMetadata) -> None:
+        schema = metadata.arg_model.model_json_schema(by_alias=True)
+        self._metadata = metadata
+        self._properties: dict[str, Any] = schema.get("properties", {})
+        self._required = frozenset(schema.get("required", []))
+
+    def problems(self, arguments: dict[str, Any]) -> list[str]:
+        """Every problem with `arguments`, one sentence each; empty when they are valid."""
+        known = self._properties
+        problems = [_unknown_argument(name, list(known)) for name in arguments if name not in known]
+        try:
+            self._metadata.validate_arguments({name: value for name, value in arguments.items() if name in known})
+        except ValidationError as error:
+            problems += [self._describe(detail) for detail in error.errors()]
+        return problems
+
+    def _describe(self, detail: ErrorDetails) -> str:
+        """One pydantic error as a sentence naming the field and what it accepts."""
+        name = str(detail["loc"][0]) if detail["loc"] else "arguments"
+        value = detail.get("input")
+        if detail["type"] == "missing" or (value is None and name in self._required):
+            return f"{name} is required."
+        if value is None:
+            return f"{name} may not be null."
+        field_schema = self._properties.get(name, {})
+        branches = field_schema.get("anyOf", [field_schema])
+        outer = {key: item for key, item in field_schema.items() if key != "anyOf"}
+        branch = outer | next((branch for branch in branches if branch.get("type") != "null"), {})
+        if detail["type"] == "string_too_short":
+            return f"{name} must not be empty." if branch.get("minLength") == 1 else f"{name} is too short."
+        if detail["type"] == "string_too_long" and isinstance(value, str):
+            return f"{name} is too long: at most {branch.get('maxLength')} characters (got {len(value)})."
+        return f"{name} must be {describe_allowed(branch)} (got {value!r})."
 
 
 def _unknown_argument(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]}?" if close else ""
     return f"{name} is not an argument of this tool.{hint} Valid arguments: {', '.join(known)}."
-
-
-def _check_value(name: str, value: Any, field_schema: dict[str, Any]) -> str | None:
-    branches = field_schema.get("anyOf", [field_schema])
-    if value is None:
-        return None if any(branch.get("type") == "null" for branch in branches) else f"{name} may not be null."
-    outer = {key: item for key, item in field_schema.items() if key != "anyOf"}
-    branch = outer | next((branch for branch in branches if branch.get("type") != "null"), {})
-    allowed = describe_allowed(branch)
-    value = _lax(value, branch.get("type"))
-    if not _has_type(value, branch.get("type")):
-        return f"{name} must be {allowed} (got {value!r})."
-    if "enum" in branch and value not in branch["enum"]:
-        return f"{name} must be {allowed} (got {value!r})."
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        low, high = branch.get("minimum"), branch.get("maximum")
-        if (low is not None and value < low) or (high is not None and value > high):
-            return f"{name} must be {allowed} (got {value!r})."
-    if isinstance(value, str):
-        if len(value) < branch.get("minLength", 0):
-            return f"{name} must not be empty." if branch.get("minLength") == 1 else f"{name} is too short."
-        if "maxLength" in branch and len(value) > branch["maxLength"]:
-            return f"{name} is too long: at most {branch['maxLength']} characters (got {len(value)})."
-        if "pattern" in branch and not re.search(branch["pattern"], value):
-            return f"{name} must be {allowed} (got {value!r})."
-    return None
 
 
 def describe_allowed(branch: dict[str, Any]) -> str:
@@ -110,34 +105,3 @@ def describe_allowed(branch: dict[str, Any]) -> str:
             return f"{kind} shaped like " + " or ".join(repr(example) for example in examples)
         return f"{kind} matching {branch['pattern']}"
     return kind
-
-
-def _lax(value: Any, expected: object) -> Any:
-    """Numbers and booleans sent as strings, and 2.0 for 2, as some clients do; the SDK accepts them too."""
-    if expected == "integer" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    try:
-        if expected == "integer" and re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
-        if expected == "number":
-            return float(text)
-    except ValueError:
-        return value
-    if expected == "boolean" and text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return value
-
-
-def _has_type(value: Any, expected: object) -> bool:
-    if expected == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if expected == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if expected == "string":
-        return isinstance(value, str)
-    if expected == "boolean":
-        return isinstance(value, bool)
-    return True
