@@ -31,12 +31,16 @@ class RawStdioClient:
     def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._next_id += 1
         self.send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        return self.read_until(self._next_id)
+
+    def read_until(self, request_id: int) -> dict[str, Any]:
+        """The answer to request `request_id`, keeping every line read on the way (notifications too)."""
         while True:
             line = self.process.stdout.readline()  # type: ignore[union-attr]
             assert line, "server closed stdout (see its stderr in close())"
             self.raw_lines.append(line)
             message: dict[str, Any] = json.loads(line)
-            if message.get("id") == self._next_id:
+            if message.get("id") == request_id:
                 return message
 
     def send(self, message: dict[str, Any]) -> None:

@@ -183,7 +183,7 @@ async def test_non_image_file_is_refused(standin: RunningStandIn, settings: Sett
     (inputs / "notes.png").write_bytes(b"<html>not really a png</html>")
     result = await edit(settings, image=str(inputs / "notes.png"))
     assert result.is_error
-    assert "image is not a PNG, JPEG or WebP image; give a PNG, JPEG or WebP image." == first_text(result)
+    assert first_text(result) == "image is not a PNG, JPEG or WebP image; give a PNG, JPEG or WebP image."
     # nothing of the file's content is told: over HTTP that would leak the host's files byte by byte
 
 

@@ -56,7 +56,7 @@ async def prepare(runtime: Runtime, call: ToolCall) -> ProviderRequest:
         raise InvalidArgumentError(problem)
     runtime.provider.require_key()  # before reading or downloading any input image
     if (problem := await anyio.to_thread.run_sync(runtime.store.problem)) is not None:
-        raise NotReadyError(problem)
+        raise NotReadyError(f"{problem} Nothing was sent to the provider, so no credits were spent.")
     policy = InputPolicy(allowed_dirs=runtime.settings.allowed_input_dirs())
     for name, value in call.inputs.items():
         request.payload[name] = (await load_input_image(name, value, policy)).data_uri

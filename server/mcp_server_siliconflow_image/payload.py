@@ -19,6 +19,9 @@ from mcp_server_siliconflow_image.catalog import (
 )
 
 INPUT_IMAGE_FIELDS = ("image", "image2", "image3")
+MIN_SIDE = 64
+MAX_SIDE = 4096
+"""No model on SiliconFlow makes images with a side outside these pixel bounds."""
 
 
 class InvalidArgumentError(ValueError):
@@ -40,6 +43,7 @@ def build_request(
     options: dict[str, Any],
 ) -> ProviderRequest:
     """The JSON body for `POST /images/generations`: exactly the fields that apply, never a null."""
+    check_makeable(prompt, options.get("image_size"))
     given = {name: value for name, value in options.items() if value is not None}
     notes: list[str] = []
     if aspect_ratio is not None:
@@ -80,6 +84,19 @@ def build_request(
         if name in accepted and name not in payload:
             payload[name] = value
     return ProviderRequest(payload, notes)
+
+
+def check_makeable(prompt: str, image_size: object) -> None:
+    """Refuse what no provider model can make, before it costs a request: a blank prompt, an impossible size."""
+    if not prompt.strip():
+        raise InvalidArgumentError("prompt must describe the image: it is empty or only whitespace.")
+    if isinstance(image_size, str):
+        width, _, height = image_size.partition("x")
+        if not all(MIN_SIDE <= int(side) <= MAX_SIDE for side in (width, height)):
+            raise InvalidArgumentError(
+                f"image_size {image_size} cannot be made: each side must be {MIN_SIDE} to {MAX_SIDE} pixels "
+                "(e.g. 1024x1024, 768x1024, 1664x928); or give aspect_ratio instead."
+            )
 
 
 def check_model_fits(model: str, model_info: ModelInfo | None, capability: Capability, input_images: int) -> None:

@@ -46,15 +46,18 @@ class Fault:
     """One injected failure. `target` is "generate", "download" or "user_info"; it fires `times` times, then is gone.
 
     status: answer this HTTP status (with the provider's error JSON, or `body` if given);
-    retry_after: send a Retry-After header; delay: sleep this long first (a slow or stuck provider);
-    kind: "html" (serve an HTML page with 200), "truncate" (cut the image short), "reset" (drop the
-    connection), "expired" (the link answers 403 as an expired signed URL does).
+    retry_after: send a Retry-After header (seconds, or an HTTP date given as a string); delay: sleep this
+    long first (a slow or stuck provider); kind: "html" (serve an HTML page with 200), "truncate" (cut the
+    image short), "reset" (drop the connection), "expired" (the link answers 403 as an expired signed URL
+    does), "corrupt" (a PNG whose header and end are right but whose pixel data is garbage), "huge" (a
+    complete PNG declaring 30000x30000 pixels: a decompression bomb's header), "trickle" (the image, one
+    byte every `delay` seconds: a stalled CDN). Target "static" faults the /static files (edit inputs).
     `index` limits a download fault to the n-th image (1-based) of a batch.
     """
 
-    target: Literal["generate", "download", "user_info"] = "generate"
+    target: Literal["generate", "download", "user_info", "static"] = "generate"
     status: int | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     delay: float = 0.0
     kind: str | None = None
     body: Any = None
@@ -102,6 +105,8 @@ class StandInState:
     balance: str = "88.88"
     """The account balance `GET /v1/user/info` reports."""
     static_files: dict[str, bytes] = field(default_factory=dict)
+    static_hosts: list[str] = field(default_factory=list)
+    """The Host header of every /static request, as the client sent it."""
     """Extra files served at /static/<name> (input images for edit tests and demos)."""
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -189,6 +194,10 @@ def create_app(state: StandInState) -> Starlette:
                 return Response(stored.data[: len(stored.data) // 3], media_type=stored.content_type)
             if fault.kind == "expired":
                 return _s3_error(403, "AccessDenied", "Request has expired")
+            if fault.kind in BROKEN_IMAGES:
+                return Response(BROKEN_IMAGES[fault.kind](stored.data), media_type="image/png")
+            if fault.kind == "trickle":
+                return _trickle(stored.data, fault.delay)
             answer = await _apply_fault(fault)
             if answer is not None:
                 return answer
@@ -200,8 +209,13 @@ def create_app(state: StandInState) -> Starlette:
 
     async def static(request: Request) -> Response:
         data = state.static_files.get(request.path_params["name"])
+        with state.lock:
+            state.static_hosts.append(request.headers.get("host", ""))
         if data is None:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        fault = state.take_fault("static")
+        if fault is not None and fault.kind == "trickle":
+            return _trickle(data, fault.delay)
         return Response(data, media_type="application/octet-stream")
 
     async def redirect(request: Request) -> Response:
@@ -314,13 +328,50 @@ async def _apply_fault(fault: Fault) -> Response | None:
         return _dropped_connection()
     if fault.status is None:
         return None
-    headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+    retry_after = fault.retry_after
+    headers = (
+        None
+        if retry_after is None
+        else {"Retry-After": retry_after if isinstance(retry_after, str) else f"{retry_after:g}"}
+    )
     if fault.body is not None:
         return JSONResponse(fault.body, status_code=fault.status, headers=headers)
     response = provider_error(fault.status, f"stand-in: injected HTTP {fault.status}", code=50000 + fault.status)
     if headers:
         response.headers.update(headers)
     return response
+
+
+def _corrupt_png(data: bytes) -> bytes:
+    """The same PNG with its compressed pixel data overwritten: the header and the end still look right."""
+    start = data.find(b"IDAT") + 4
+    return data[:start] + bytes(range(256)) * 8 + data[start + 2048 :]
+
+
+def _huge_png(_: bytes) -> bytes:
+    """A complete, valid-looking PNG that declares 30000x30000 pixels (2.7 GB decoded): a decompression bomb."""
+    width = height = 30_000
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width * 3 + 1) * 64)  # the first rows only: enough to look real
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+BROKEN_IMAGES = {"corrupt": _corrupt_png, "huge": _huge_png}
+
+
+def _trickle(data: bytes, seconds_per_byte: float) -> Response:
+    """The bytes, one at a time with a pause between: a CDN that never quite stops, never quite delivers."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for offset in range(len(data)):
+            yield data[offset : offset + 1]
+            await asyncio.sleep(seconds_per_byte)
+
+    return StreamingResponse(body(), media_type="image/png")
 
 
 def _dropped_connection() -> Response:

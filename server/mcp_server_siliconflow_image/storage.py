@@ -7,6 +7,7 @@ credits are spent, and what a killed process left half-written is cleaned up (or
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -86,7 +87,7 @@ def folder_problem(root: Path) -> str | None:
     except OSError as error:
         return (
             f"SILICONFLOW_IMAGE_DIR={text} cannot hold images: {describe_os_error(error)}. "
-            "Set SILICONFLOW_IMAGE_DIR to a folder this server can write to; nothing was sent to the provider."
+            "Set SILICONFLOW_IMAGE_DIR to a folder this server can write to."
         )
     return None
 
@@ -196,8 +197,11 @@ class PendingImage:
         )
 
     def discard(self) -> None:
-        self._handle.close()
-        self.temp.unlink(missing_ok=True)
+        """Remove the temporary file; never fails (closing flushes, and a full disk must not mask the cause)."""
+        with contextlib.suppress(OSError):
+            self._handle.close()
+        with contextlib.suppress(OSError):
+            self.temp.unlink(missing_ok=True)
 
 
 def sidecar_path(image: Path) -> Path:

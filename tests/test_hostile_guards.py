@@ -1,0 +1,149 @@
+"""No guard can be bypassed: DNS that changes its answer, IPv6 addresses hiding IPv4 ones, files swapped for
+symlinks between check and read, symlinks planted in the image folder, and error messages as an oracle."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from mcp_server_siliconflow_image import inputs
+from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
+from tests.conftest import allow_loopback_as_public, first_text, stdio_params
+from tests.images import encode
+
+pytestmark = pytest.mark.anyio
+
+
+async def edit(settings: Settings, **arguments: object):
+    async with Client(build_server(settings)) as client:
+        return await client.call_tool("edit_image", {"prompt": "make it blue", **arguments})
+
+
+async def test_the_checked_address_is_the_one_connected_to(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebinding resolver: public-looking first, then the metadata address. Only the first answer counts."""
+    answers = [["127.0.0.1"], ["169.254.169.254"]]
+    asked: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers[min(len(asked), len(answers)) - 1]
+
+    allow_loopback_as_public(monkeypatch)
+    monkeypatch.setattr(inputs, "resolve_host", rebinding)
+    png = encode("PNG")
+    standin.state.static_files["in.png"] = png
+    port = standin.origin.rsplit(":", 1)[1]
+    result = await edit(settings, image=f"http://images.rebind.test:{port}/static/in.png")
+    assert not result.is_error, first_text(result)
+    assert asked == ["images.rebind.test"]  # resolved once; nothing re-resolves behind the check
+    assert standin.state.static_hosts == [f"images.rebind.test:{port}"]  # the server still saw its own name
+    assert standin.state.requests[0]["image"] == f"data:image/png;base64,{base64.b64encode(png).decode()}"
+
+
+async def test_a_redirect_is_resolved_and_checked_again(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return {"cdn.example.test": ["127.0.0.1"], "evil.example.test": ["127.0.0.1", "10.0.0.7"]}[host]
+
+    allow_loopback_as_public(monkeypatch)
+    monkeypatch.setattr(inputs, "resolve_host", resolver)
+    port = standin.origin.rsplit(":", 1)[1]
+    target = f"http://evil.example.test:{port}/static/in.png"
+    result = await edit(settings, image=f"http://cdn.example.test:{port}/redirect?to={target}")
+    assert result.is_error
+    assert "evil.example.test resolves to 10.0.0.7" in first_text(result)  # one bad answer among good ones
+    assert standin.state.static_hosts == [] and standin.state.requests == []
+
+
+@pytest.mark.parametrize(
+    ("host", "inner"),
+    [
+        ("[::7f00:1]", "127.0.0.1"),  # IPv4-compatible
+        ("[::ffff:0:a00:1]", "10.0.0.1"),  # IPv4-translated
+        ("[64:ff9b::a9fe:a9fe]", "169.254.169.254"),  # NAT64 to the cloud metadata service
+        ("[2002:c0a8:101::1]", "192.168.1.1"),  # 6to4
+        ("[::ffff:127.0.0.1]", "127.0.0.1"),  # IPv4-mapped
+    ],
+)
+async def test_ipv6_forms_that_embed_ipv4_are_judged_by_the_ipv4_inside(
+    standin: RunningStandIn, settings: Settings, host: str, inner: str
+) -> None:
+    result = await edit(settings, image=f"http://{host}/x.png")
+    assert result.is_error
+    assert f"resolves to {inner}, a loopback, private, link-local or reserved address" in first_text(result)
+    assert standin.state.requests == []
+
+
+async def test_an_input_url_that_trickles_is_abandoned_within_its_time_bound(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allow_loopback_as_public(monkeypatch)
+    monkeypatch.setattr(inputs, "INPUT_DOWNLOAD_SECONDS", 1.0)
+    standin.state.static_files["in.png"] = encode("PNG", (200, 200))
+    standin.state.faults.append(Fault(target="static", kind="trickle", delay=0.05))
+    result = await edit(settings, image=f"{standin.origin}/static/in.png")
+    assert result.is_error
+    assert "took longer than 1 s; send the image as base64" in first_text(result)
+    assert standin.state.requests == []
+
+
+async def test_a_folder_swapped_for_a_symlink_after_the_check_is_not_followed(
+    standin: RunningStandIn, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed = tmp_path / "inputs"
+    (allowed / "album").mkdir(parents=True)
+    (allowed / "album" / "photo.png").write_bytes(encode("PNG"))
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "photo.png").write_bytes(encode("PNG", (99, 99)))  # what the attacker wants sent to the provider
+    real_realpath = os.path.realpath
+
+    def check_then_swap(path: str | os.PathLike[str]) -> str:
+        checked = real_realpath(path)
+        if str(path).endswith("photo.png"):  # the attacker acts right after the check
+            shutil.rmtree(allowed / "album")
+            os.symlink(secret, allowed / "album")
+        return checked
+
+    monkeypatch.setattr(os.path, "realpath", check_then_swap)
+    result = await edit(settings, image=str(allowed / "album" / "photo.png"))
+    assert result.is_error
+    assert "changed while it was being opened" in first_text(result)
+    assert standin.state.requests == []
+
+
+async def test_errors_do_not_tell_which_files_exist_outside_the_allowed_folders(
+    standin: RunningStandIn, settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "exists.png").write_bytes(encode("PNG"))
+    existing = first_text(await edit(settings, image=str(tmp_path / "exists.png")))
+    missing = first_text(await edit(settings, image=str(tmp_path / "missing.png")))
+    assert existing.replace("exists", "X") == missing.replace("missing", "X")
+    assert "outside the folders this server may read" in existing
+
+
+async def test_resources_never_follow_a_symlink_out_of_the_image_folder(
+    standin: RunningStandIn, server_env: dict[str, str], image_dir: Path, tmp_path: Path
+) -> None:
+    image_dir.mkdir(parents=True)
+    outside = tmp_path / "private.png"
+    outside.write_bytes(encode("PNG"))
+    os.symlink("/etc/passwd", image_dir / "20990101-000000-000000_seed1_1.png")
+    os.symlink(outside, image_dir / "20990101-000000-000000_seed2_1.png")
+    async with Client(stdio_params(server_env)) as client:
+        listed = await client.list_resources()
+        assert listed.resources == []  # not listed, not even with a size
+        for name in ("20990101-000000-000000_seed1_1.png", "20990101-000000-000000_seed2_1.png"):
+            with pytest.raises(MCPError):
+                await client.read_resource(f"siliconflow-image://images/{name}")
