@@ -1,4 +1,4 @@
-"""Tool argument types: names, ranges and formats from the provider's spec (../shared/seeds/).
+"""Tool argument types: names, ranges and formats from SiliconFlow's image API reference.
 
 These annotations become the tools' JSON input schema, so the model that calls a tool sees the same
 limits the provider enforces, and out-of-range values are refused before any credit is spent.
@@ -111,7 +111,7 @@ PromptEnhancement = Annotated[
     bool | None,
     Field(description="Let the provider rewrite the prompt for better results, where the model supports it."),
 ]
-Capability = Annotated[
+CapabilityFilter = Annotated[
     Literal["text-to-image", "image-to-image"] | None,
     Field(description="Only list models with this capability."),
 ]

@@ -90,7 +90,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         call = ToolCall("image-to-image", model or runtime.settings.edit_model, prompt, aspect_ratio, options, inputs)
         return await run_generation(runtime, call, reporter_for(ctx))
 
-    async def list_models(capability: arg.Capability = None) -> Annotated[CallToolResult, ModelList]:
+    async def list_models(capability: arg.CapabilityFilter = None) -> Annotated[CallToolResult, ModelList]:
         return await list_models_result(runtime, capability)
 
     generating = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
