@@ -2,7 +2,8 @@
 
 The live list (`GET /models?type=image&sub_type=...`) says what exists right now; the catalog says
 what each model accepts. Live answers are cached for a few minutes, failures briefly, so neither a
-burst of calls nor a gateway without `/models` slows generation down.
+burst of calls nor a gateway without `/models` slows generation down. The account's balance
+(`GET /user/info`) is cached the same way, for list_models to report.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import anyio
 
 from mcp_server_siliconflow_image.catalog import MODELS, Capability, ModelInfo, find_model
-from mcp_server_siliconflow_image.provider import ProviderClient, ProviderError
+from mcp_server_siliconflow_image.provider import Account, ProviderClient, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,56 @@ class DirectoryEntry:
     live: bool
 
 
+class AccountCache:
+    """The key's account (balance, status), fetched at most every few minutes; failures remembered briefly."""
+
+    def __init__(self) -> None:
+        self._account: Account | None = None
+        self._fetched_at = -float("inf")
+        self._failed_at = -float("inf")
+        self._failure: str | None = None
+        self._lock = anyio.Lock()
+
+    async def account(self, provider: ProviderClient, *, has_key: bool) -> Account | None:
+        """The account, or None when it cannot be known now (see `last_failure` for why)."""
+        if not has_key:
+            return None
+        async with self._lock:
+            now = time.monotonic()
+            if self._account is not None and now - self._fetched_at < LIVE_TTL_SECONDS:
+                return self._account
+            if now - self._failed_at < FAILURE_TTL_SECONDS:
+                return None
+            try:
+                with anyio.fail_after(LIVE_LOOKUP_TIMEOUT):
+                    self._account = await provider.user_info()
+                self._fetched_at = time.monotonic()
+                self._failure = None
+                return self._account
+            except (ProviderError, TimeoutError) as error:
+                self._failed_at = time.monotonic()
+                self._account = None
+                self._failure = _account_failure(error)
+                logger.warning("could not read the account balance: %s", self._failure)
+                return None
+
+    @property
+    def last_failure(self) -> str | None:
+        return self._failure
+
+
+def _account_failure(error: Exception) -> str:
+    """Why the balance is unknown. A 404 is no fault of the key: SiliconFlow's China site retired
+    `GET /user/info` (Aug 2026, a third-party note says), and compatible gateways often lack it."""
+    if isinstance(error, ProviderError) and error.status == 404:
+        return "the provider has no account endpoint (GET /user/info answered 404)"
+    return str(error) or "the account information did not arrive in time"
+
+
 class ModelDirectory:
     def __init__(self) -> None:
+        self.accounts = AccountCache()
+        """The key's balance, cached beside the model list it is reported with."""
         self._live: LiveModels | None = None
         self._fetched_at = -float("inf")
         self._failed_at = -float("inf")

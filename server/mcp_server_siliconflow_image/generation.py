@@ -21,16 +21,16 @@ import httpx
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.client_presets import ResultOptions
 from mcp_server_siliconflow_image.directory import ModelDirectory
+from mcp_server_siliconflow_image.fanout import Batch, MadeImage, request_batch
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
 from mcp_server_siliconflow_image.payload import INPUT_IMAGE_FIELDS, ProviderRequest
 from mcp_server_siliconflow_image.previews import InlineImage
 from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import (
-    Generation,
     ProviderClient,
     ProviderError,
-    ProviderImage,
     create_http_client,
 )
 from mcp_server_siliconflow_image.results import FailedImageOut, InlinePlan, build_result, inline_for
@@ -97,43 +97,58 @@ class Runtime:
 class _Received:
     """A downloaded image that passed its checks, still in its hidden temporary file."""
 
-    index: int
+    made: MadeImage
     pending: PendingImage
     image: ImageFormat
     data: bytes = b""
 
+    @property
+    def index(self) -> int:
+        return self.made.index
 
-async def generate(runtime: Runtime, request: ProviderRequest, progress: ProgressReporter) -> CallToolResult:
+
+async def generate(
+    runtime: Runtime, request: ProviderRequest, progress: ProgressReporter, options: ResultOptions | None = None
+) -> CallToolResult:
     """Run `request` against the provider and return the contract's result (raises ProviderError).
 
-    Phase 1 downloads every image at once into hidden temporary files. Phase 2 publishes each file (fsync,
+    `options` is what the calling client's results carry (client_presets.py; default: the settings). The
+    provider is asked by `request_batch` (one request, or one per image for models without native
+    batching). Phase 1 downloads every image at once into hidden temporary files. Phase 2 publishes each file (fsync,
     then its final name) while its inline copy or preview is made, on worker threads side by side.
     Whatever is not published by the end (an error, a cancelled call) is removed on the way out.
     """
     provider = runtime.provider
-    failed: list[FailedImageOut] = []
+    options = options or ResultOptions.from_settings(runtime.settings)
     with ExitStack() as unpublished:
         async with progress.heartbeat():
             await progress.update("waiting for the provider")
-            generation = await provider.generate(request.payload, on_retry=progress.update)
-            total = len(generation.outputs)
+            batch = await request_batch(provider, request, progress.update, runtime.settings.timeout)
+            failed = [
+                FailedImageOut(index=item.index, error=str(item.error), seed=item.seed, trace_id=item.error.trace_id)
+                for item in batch.failed
+            ]
+            total = len(batch.images)
             await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-            received = await _receive_all(runtime, provider, generation.outputs, unpublished, failed, progress)
-            provenance = _provenance(runtime, request, generation)
-            images, inlines = await _publish_and_show(
-                runtime, received, generation.seed, runtime.settings.inline_max_bytes, failed, provenance
+            received = await _receive_all(runtime, provider, batch.images, unpublished, failed, progress)
+            provenance = _provenance(runtime, request, batch)
+            images, inlines, made = await _publish_and_show(
+                runtime, received, options.inline_max_bytes, failed, provenance
             )
             await progress.update("saved")
     return build_result(
         model=str(request.payload["model"]),
-        seed=generation.seed,
-        inference_seconds=generation.inference_seconds,
+        seed=batch.seed,
+        inference_seconds=batch.inference_seconds,
         images=images,
         inlines=inlines,
+        made=made,
         failed=sorted(failed, key=lambda failure: failure.index),
-        notes=request.notes,
-        inline_max_bytes=runtime.settings.inline_max_bytes,
-        structured=runtime.settings.structured_output,
+        notes=[*request.notes, *batch.notes],
+        inline_max_bytes=options.inline_max_bytes,
+        structured=options.structured_output,
+        resource_links=options.resource_links,
+        trace_id=batch.trace_id,
         edited=any(name in request.payload for name in INPUT_IMAGE_FIELDS),
     )
 
@@ -141,7 +156,7 @@ async def generate(runtime: Runtime, request: ProviderRequest, progress: Progres
 async def _receive_all(
     runtime: Runtime,
     provider: ProviderClient,
-    outputs: list[ProviderImage],
+    outputs: list[MadeImage],
     unpublished: ExitStack,
     failed: list[FailedImageOut],
     progress: ProgressReporter,
@@ -149,35 +164,36 @@ async def _receive_all(
     received: list[_Received] = []
     done = 0
 
-    async def receive(index: int, output: ProviderImage) -> None:
+    async def receive(made: MadeImage) -> None:
         nonlocal done
         pending = unpublished.enter_context(runtime.store.pending())
         try:
-            await provider.fetch_image(output, pending)
+            await provider.fetch_image(made.output, pending)
             image = await _identify(pending)
             data = await anyio.to_thread.run_sync(pending.read_all)
-            received.append(_Received(index, pending, image, data))
+            received.append(_Received(made, pending, image, data))
         except (ProviderError, NotAnImageError, OSError) as error:
-            logger.warning("image %d of %d not saved: %s", index, len(outputs), error)
-            failed.append(FailedImageOut(index=index, error=_describe_failure(error)))
+            logger.warning("image %d of %d not saved: %s", made.index, len(outputs), error)
+            failed.append(
+                FailedImageOut(index=made.index, error=_describe_failure(error), seed=made.seed, trace_id=made.trace_id)
+            )
             pending.discard()
         done += 1
         await progress.update(f"downloaded {done}/{len(outputs)}")
 
     async with anyio.create_task_group() as group:
-        for index, output in enumerate(outputs, start=1):
-            group.start_soon(receive, index, output)
+        for made in outputs:
+            group.start_soon(receive, made)
     return sorted(received, key=lambda item: item.index)
 
 
 async def _publish_and_show(
     runtime: Runtime,
     received: list[_Received],
-    seed: int | None,
     budget: int,
     failed: list[FailedImageOut],
     provenance: dict[str, Any],
-) -> tuple[list[SavedImage], list[InlineImage | None]]:
+) -> tuple[list[SavedImage], list[InlineImage | None], list[MadeImage]]:
     stamp = batch_stamp()
     plan = InlinePlan.for_batch([item.pending.size for item in received], budget)
     saved: list[SavedImage | None] = [None] * len(received)
@@ -188,14 +204,18 @@ async def _publish_and_show(
             publishing = partial(
                 item.pending.publish,
                 item.image,
-                seed=seed,
+                seed=item.made.seed,
                 index=item.index,
                 stamp=stamp,
-                provenance={**provenance, "index": item.index},
+                provenance={**provenance, "index": item.index, "seed": item.made.seed, "trace_id": item.made.trace_id},
             )
             saved[slot] = await anyio.to_thread.run_sync(publishing)
         except OSError as error:
-            failed.append(FailedImageOut(index=item.index, error=_describe_failure(error)))
+            failed.append(
+                FailedImageOut(
+                    index=item.index, error=_describe_failure(error), seed=item.made.seed, trace_id=item.made.trace_id
+                )
+            )
 
     async def show(slot: int, item: _Received) -> None:
         limiter = runtime.preview_workers
@@ -207,10 +227,11 @@ async def _publish_and_show(
             group.start_soon(publish, slot, item)
             group.start_soon(show, slot, item)
     kept = [slot for slot, image in enumerate(saved) if image is not None]
-    return [saved[slot] for slot in kept], [inlines[slot] for slot in kept]  # type: ignore[misc]
+    made = [received[slot].made for slot in kept]
+    return [saved[slot] for slot in kept], [inlines[slot] for slot in kept], made  # type: ignore[misc]
 
 
-def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generation) -> dict[str, Any]:
+def _provenance(runtime: Runtime, request: ProviderRequest, batch: Batch) -> dict[str, Any]:
     """How these images were made, for their sidecars: enough to regenerate or audit them later.
 
     Input images are recorded by their digest and size, not their bytes; the key is never recorded.
@@ -225,11 +246,12 @@ def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generati
     return {
         "prompt": request.payload.get("prompt"),
         "model": request.payload.get("model"),
-        "seed": generation.seed,
+        "seed": batch.seed,
+        "trace_id": batch.trace_id,
         "arguments": arguments,
-        "notes": request.notes,
+        "notes": [*request.notes, *batch.notes],
         "provider": runtime.settings.base_url,
-        "inference_seconds": generation.inference_seconds,
+        "inference_seconds": batch.inference_seconds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "generator": f"mcp-server-siliconflow-image {__version__}",
     }

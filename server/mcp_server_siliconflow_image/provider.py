@@ -39,7 +39,11 @@ OnRetry = Callable[[str], Awaitable[None]]
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
     401: "The API key was refused: check SILICONFLOW_API_KEY (create one at https://cloud.siliconflow.cn/account/ak).",
-    403: "The key may not use this model, or the account is out of balance: check the SiliconFlow console.",
+    403: (
+        "On SiliconFlow a 403 usually means the account has not completed real-name verification, its balance "
+        "is used up, or the key may not use this model (some need a paid balance or an application): check "
+        "https://cloud.siliconflow.cn/account (verification, balance) and run list_models."
+    ),
     404: "The model or endpoint does not exist: run list_models for valid model ids, and check SILICONFLOW_BASE_URL.",
     413: "The request is too large: use smaller input images.",
     429: "Rate limited by the provider: wait a little, lower batch_size, or make fewer calls at once.",
@@ -51,17 +55,27 @@ HINTS = {
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_TIMEOUT_SECONDS = 120.0
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
+TRACE_ID_HEADER = "x-siliconcloud-trace-id"
+"""Every SiliconFlow answer carries one; its support needs it to find a request."""
 
 
 class ProviderError(Exception):
     """A failure talking to the provider, worded for the agent: what happened and what to do."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: object = None, retryable: bool = False
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: object = None,
+        retryable: bool = False,
+        trace_id: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message + trace_id_sentence(trace_id))
         self.status = status
         self.code = code
+        self.trace_id = trace_id
+        """The provider's `x-siliconcloud-trace-id` for the failed request, when it answered at all."""
         self.retryable = retryable
         """Whether trying the same thing again may succeed (a dropped connection, a truncated download)."""
 
@@ -129,6 +143,11 @@ class Generation:
     outputs: list[ProviderImage]
     seed: int | None
     inference_seconds: float | None
+    trace_id: str | None = None
+
+
+def trace_id_sentence(trace_id: str | None) -> str:
+    return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -151,23 +170,33 @@ class ProviderClient:
         self._http = http
         self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
-    async def generate(self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report) -> Generation:
-        """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT."""
-        deadline = time.monotonic() + self._settings.timeout
+    async def generate(
+        self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report, *, deadline: float | None = None
+    ) -> Generation:
+        """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT.
+
+        `deadline` (a `time.monotonic()` value) lets several requests of one call share its time budget.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + self._settings.timeout
         response = await self._request_with_retries(
             "POST", self._settings.generations_url, deadline, on_retry, json=payload
         )
+        trace_id = response.headers.get(TRACE_ID_HEADER)
         try:
             parsed = GenerationResponse.model_validate_json(response.content)
         except ValidationError as error:
             raise ProviderError(
                 "The provider answered 200 but not with an image generation result; "
-                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API."
+                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API.",
+                trace_id=trace_id,
             ) from error
         if not parsed.outputs:
-            raise ProviderError("The provider answered without any image (maybe filtered by its content policy).")
+            raise ProviderError(
+                "The provider answered without any image (maybe filtered by its content policy).", trace_id=trace_id
+            )
         inference = parsed.timings.inference if parsed.timings else None
-        return Generation(parsed.outputs, parsed.seed, inference)
+        return Generation(parsed.outputs, parsed.seed, inference, trace_id)
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
         """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
@@ -225,12 +254,14 @@ class ProviderClient:
                 raise failure
             wait = self._retry.wait_before(attempt, retry_after)
             if time.monotonic() + wait >= deadline:
-                raise ProviderError(
+                out_of_time = ProviderError(
                     f"{failure} No time was left to retry within SILICONFLOW_TIMEOUT="
                     f"{self._settings.timeout:g} s (attempt {attempt}).",
                     status=failure.status,
                     code=failure.code,
                 )
+                out_of_time.trace_id = failure.trace_id  # already quoted in the failure's own message
+                raise out_of_time
             logger.info("provider answered %s; retrying in %.1f s (attempt %d)", reason, wait, attempt + 1)
             await on_retry(f"retrying after {reason} in {wait:.0f} s")
             await anyio.sleep(wait)
@@ -333,7 +364,12 @@ class ProviderClient:
         hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
         detail = f" (provider code {code})" if code is not None else ""
         said = f": {self._redact(message)}" if message else ""
-        return ProviderError(f"The provider answered HTTP {status}{detail}{said}. {hint}", status=status, code=code)
+        return ProviderError(
+            f"The provider answered HTTP {status}{detail}{said}. {hint}",
+            status=status,
+            code=code,
+            trace_id=response.headers.get(TRACE_ID_HEADER),
+        )
 
     def _redact(self, text: str) -> str:
         key = self._settings.api_key.reveal() if self._settings.api_key else ""

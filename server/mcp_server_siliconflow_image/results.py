@@ -2,7 +2,8 @@
 
 Content, in order: one image block per image (the original, or a preview when the batch would not fit
 the client's size limit), one resource_link per image to the full-size file, one short text. The same
-facts go into `structuredContent`, because some clients show the model only that.
+facts go into `structuredContent`, because some clients show the model only that. Clients that cannot
+use resource links (older protocol versions, some presets) get the same facts in the text alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
+from mcp_server_siliconflow_image.fanout import MadeImage
 from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.previews import (
     InlineImage,
@@ -40,11 +42,17 @@ class ImageOut(BaseModel):
     inline: Literal["original", "preview", "none"] = Field(
         description="What the image content block holds: the original bytes, a smaller JPEG preview, or nothing."
     )
+    seed: int | None = Field(None, description="The seed that made this image; pass it again to reproduce it.")
+    trace_id: str | None = Field(
+        None, description="The provider's x-siliconcloud-trace-id for the request that made it (for its support)."
+    )
 
 
 class FailedImageOut(BaseModel):
     index: int = Field(description="1-based position of the image in the batch.")
     error: str
+    seed: int | None = Field(None, description="The seed this image was asked for.")
+    trace_id: str | None = Field(None, description="The provider's trace id for the failed request, if it answered.")
 
 
 class GenerationResult(BaseModel):
@@ -58,6 +66,9 @@ class GenerationResult(BaseModel):
         default_factory=list, description="Images the provider generated that could not be fetched."
     )
     notes: list[str] = Field(default_factory=list, description="Adjusted arguments, previews and other remarks.")
+    trace_id: str | None = Field(
+        None, description="The provider's trace id for the (first) request; quote it to SiliconFlow support."
+    )
 
 
 def build_result(
@@ -67,13 +78,17 @@ def build_result(
     inference_seconds: float | None,
     images: list[SavedImage],
     inlines: list[InlineImage | None],
+    made: list[MadeImage],
     failed: list[FailedImageOut],
     notes: list[str],
     inline_max_bytes: int,
     structured: bool,
+    resource_links: bool = True,
+    trace_id: str | None = None,
     edited: bool = False,
 ) -> CallToolResult:
-    """The contract's result; `inlines` (one per image, from `inline_for`) is what each image block shows."""
+    """The contract's result; `inlines` and `made` (one per image) say what each image block shows and
+    which seed and request made the image."""
     notes = list(notes)
     previews = sum(1 for inline in inlines if inline is not None and inline.is_preview)
     if previews:
@@ -88,16 +103,18 @@ def build_result(
         model=model,
         seed=seed,
         timings=TimingsOut(inference=inference_seconds),
-        images=[_image_out(image, inline) for image, inline in zip(images, inlines, strict=True)],
+        images=[_image_out(image, inline, origin) for image, inline, origin in zip(images, inlines, made, strict=True)],
         failed=failed,
         notes=notes,
+        trace_id=trace_id,
     )
     content: list[ContentBlock] = [
         ImageContent(type="image", data=inline.data_base64, mime_type=inline.mime_type)
         for inline in inlines
         if inline is not None
     ]
-    content += [_resource_link(image, index) for index, image in enumerate(images, start=1)]
+    if resource_links:
+        content += [_resource_link(image, index) for index, image in enumerate(images, start=1)]
     content.append(TextContent(type="text", text=summary_text(result, "Edited" if edited else "Generated")))
     return CallToolResult(
         content=content,
@@ -140,16 +157,22 @@ def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineIm
 
 def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
     count = len(result.images)
-    lines = [f"{verb} {count} image{'s' if count != 1 else ''} with {result.model} (seed {result.seed})."]
+    seeds = list(dict.fromkeys(image.seed for image in result.images)) or [result.seed]
+    said_seeds = f"seed {seeds[0]}" if len(seeds) == 1 else "seeds " + ", ".join(str(seed) for seed in seeds)
+    lines = [f"{verb} {count} image{'s' if count != 1 else ''} with {result.model} ({said_seeds})."]
     for index, image in enumerate(result.images, start=1):
         shown = {"original": "", "preview": ", shown as a preview", "none": ", not shown inline"}[image.inline]
-        lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}) {image.uri}")
+        seed = f", seed {image.seed}" if len(seeds) > 1 else ""
+        lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}{seed}) {image.uri}")
     lines += [f"Image {failure.index} failed: {failure.error}" for failure in result.failed]
     lines += [f"Note: {note}" for note in result.notes]
+    traces = list(dict.fromkeys(image.trace_id for image in result.images if image.trace_id))
+    if traces:
+        lines.append(f"Provider trace id{'s' if len(traces) > 1 else ''}: {', '.join(traces)}.")
     return "\n".join(lines)
 
 
-def _image_out(saved: SavedImage, inline: InlineImage | None) -> ImageOut:
+def _image_out(saved: SavedImage, inline: InlineImage | None, origin: MadeImage) -> ImageOut:
     return ImageOut(
         path=str(saved.path),
         uri=saved.uri,
@@ -159,6 +182,8 @@ def _image_out(saved: SavedImage, inline: InlineImage | None) -> ImageOut:
         bytes=saved.size,
         sha256=saved.sha256,
         inline="none" if inline is None else ("preview" if inline.is_preview else "original"),
+        seed=origin.seed,
+        trace_id=origin.trace_id,
     )
 
 

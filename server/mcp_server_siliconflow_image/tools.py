@@ -9,6 +9,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from mcp_server_siliconflow_image import arguments as arg
 from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, Capability, find_model
+from mcp_server_siliconflow_image.client_presets import ResultOptions, options_for_request
 from mcp_server_siliconflow_image.directory import unknown_model_message
 from mcp_server_siliconflow_image.generation import Runtime, generate
 from mcp_server_siliconflow_image.inputs import InputImageError, InputPolicy, load_input_image
@@ -58,7 +59,10 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         options = generation_options(locals())
         model_id = model or runtime.settings.default_model
         progress = reporter_for(ctx)
-        return await run_generation(runtime, "text-to-image", model_id, prompt, aspect_ratio, options, {}, progress)
+        shown = options_for_client(runtime, ctx)
+        return await run_generation(
+            runtime, "text-to-image", model_id, prompt, aspect_ratio, options, {}, progress, shown
+        )
 
     async def edit_image(
         image: arg.InputImage,
@@ -81,12 +85,15 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         inputs = {name: value for name, value in (("image", image), ("image2", image2), ("image3", image3)) if value}
         model_id = model or runtime.settings.edit_model
         progress = reporter_for(ctx)
+        shown = options_for_client(runtime, ctx)
         return await run_generation(
-            runtime, "image-to-image", model_id, prompt, aspect_ratio, options, inputs, progress
+            runtime, "image-to-image", model_id, prompt, aspect_ratio, options, inputs, progress, shown
         )
 
-    async def list_models(capability: arg.Capability = None) -> Annotated[CallToolResult, ModelList]:
-        return await list_models_result(runtime, capability)
+    async def list_models(
+        capability: arg.Capability = None, ctx: Context | None = None
+    ) -> Annotated[CallToolResult, ModelList]:
+        return await list_models_result(runtime, capability, options_for_client(runtime, ctx))
 
     generating = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
     server.add_tool(
@@ -123,6 +130,7 @@ async def run_generation(
     options: dict[str, Any],
     inputs: dict[str, str],
     progress: ProgressReporter,
+    shown: ResultOptions | None = None,
 ) -> CallToolResult:
     """Check everything that can be checked here, then generate; every failure is a readable tool error."""
     try:
@@ -142,9 +150,16 @@ async def run_generation(
         for name, value in inputs.items():
             loaded = await load_input_image(name, value, policy, runtime.http)
             request.payload[name] = loaded.data_uri
-        return await generate(runtime, request, progress)
+        return await generate(runtime, request, progress, shown)
     except (InvalidArgumentError, InputImageError, ProviderError) as error:
         return error_result(str(error))
+
+
+def options_for_client(runtime: Runtime, ctx: Context | None) -> ResultOptions:
+    """What results carry for the calling client (its preset, its protocol version, the settings)."""
+    if ctx is None:
+        return ResultOptions.from_settings(runtime.settings)
+    return options_for_request(runtime.settings, ctx.request_context)
 
 
 def reporter_for(ctx: Context | None) -> ProgressReporter:
