@@ -33,6 +33,8 @@ class ResultOptions:
 
     inline_max_bytes: int
     structured_output: bool
+    """Applied by `ClientPresetListing`: tools are registered (and their results checked against their
+    output schema) once for the server, so a client's preset removes `structuredContent` on the way out."""
     resource_links: bool
     preset: str | None = None
     """The client preset that chose some of these, for logs."""
@@ -121,10 +123,10 @@ def options_for_request(settings: Settings, ctx: ServerRequestContext[Any, Any])
 
 
 class ClientPresetListing:
-    """Server middleware: a client whose results carry no `structuredContent` is not shown an `outputSchema`.
+    """Server middleware: a client whose preset leaves out `structuredContent` gets tool results without it,
+    and tool listings without `outputSchema` (a schema the result does not fill makes strict clients refuse it).
 
-    Tools are registered once for the server, but what a result carries is per client; a schema the result
-    does not fill would make strict clients refuse it.
+    Tools are registered once for the server, but what a result carries is per client.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -134,12 +136,17 @@ class ClientPresetListing:
         if ctx.method == "initialize" and isinstance(ctx.params, Mapping):
             _log_preset(self._settings, ctx.params)
         result = await call_next(ctx)
-        hide_schema = ctx.method == "tools/list" and isinstance(result, dict)
-        if hide_schema and not options_for_request(self._settings, ctx).structured_output:
-            for tool in result.get("tools", []):  # type: ignore[union-attr]
-                if isinstance(tool, dict):
-                    tool.pop("outputSchema", None)
+        shaping = ctx.method in ("tools/list", "tools/call") and isinstance(result, dict)
+        if shaping and not options_for_request(self._settings, ctx).structured_output:
+            _without_structured_output(result)  # type: ignore[arg-type]
         return result
+
+
+def _without_structured_output(result: dict[str, Any]) -> None:
+    result.pop("structuredContent", None)
+    for tool in result.get("tools", []):
+        if isinstance(tool, dict):
+            tool.pop("outputSchema", None)
 
 
 def _log_preset(settings: Settings, params: Mapping[str, Any]) -> None:

@@ -146,7 +146,7 @@ async def generate(
         failed=sorted(failed, key=lambda failure: failure.index),
         notes=[*request.notes, *batch.notes],
         inline_max_bytes=options.inline_max_bytes,
-        structured=options.structured_output,
+        structured=runtime.settings.structured_output,  # as the tool was registered; see ClientPresetListing
         resource_links=options.resource_links,
         trace_id=batch.trace_id,
         edited=any(name in request.payload for name in INPUT_IMAGE_FIELDS),

@@ -12,7 +12,6 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, MAX_BATCH_SIZE, Capability
-from mcp_server_siliconflow_image.client_presets import ResultOptions
 from mcp_server_siliconflow_image.directory import DirectoryEntry
 from mcp_server_siliconflow_image.provider import Account
 
@@ -62,11 +61,8 @@ class ModelList(BaseModel):
     balance_note: str | None = Field(None, description="Why the balance is absent, when a key is set.")
 
 
-async def list_models_result(
-    runtime: Runtime, capability: Capability | None, shown: ResultOptions | None = None
-) -> CallToolResult:
+async def list_models_result(runtime: Runtime, capability: Capability | None) -> CallToolResult:
     settings = runtime.settings
-    shown = shown or ResultOptions.from_settings(settings)
     has_key = settings.api_key is not None
     live = await runtime.directory.live(runtime.provider, has_key=has_key)
     account = await runtime.directory.accounts.account(runtime.provider, has_key=has_key)
@@ -94,7 +90,7 @@ async def list_models_result(
     )
     return CallToolResult(
         content=[TextContent(type="text", text=_summary(result))],
-        structured_content=result.model_dump(mode="json") if shown.structured_output else None,
+        structured_content=result.model_dump(mode="json") if settings.structured_output else None,
     )
 
 

@@ -90,10 +90,8 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
             runtime, "image-to-image", model_id, prompt, aspect_ratio, options, inputs, progress, shown
         )
 
-    async def list_models(
-        capability: arg.Capability = None, ctx: Context | None = None
-    ) -> Annotated[CallToolResult, ModelList]:
-        return await list_models_result(runtime, capability, options_for_client(runtime, ctx))
+    async def list_models(capability: arg.Capability = None) -> Annotated[CallToolResult, ModelList]:
+        return await list_models_result(runtime, capability)
 
     generating = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
     server.add_tool(
