@@ -204,3 +204,8 @@ def test_a_client_that_vanishes_mid_call_is_no_traceback_and_the_image_is_kept(
     assert client.process.returncode == 0
     assert "the client closed its end of stdout" in stderr and "Traceback" not in stderr
     assert len(list(image_dir.glob("*.png"))) == 1  # the paid-for image was saved before the answer failed
+
+
+def test_a_malformed_read_is_invalid_params_not_resource_not_found(connect: Any, standin: RunningStandIn) -> None:
+    answer = connect("raw", "2025-06-18").client.request("resources/read", {})
+    assert answer["error"]["code"] == -32602

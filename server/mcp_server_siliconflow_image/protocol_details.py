@@ -26,7 +26,7 @@ class ProtocolDetails:
         try:
             result = await call_next(ctx)
         except MCPError as error:
-            if ctx.method == "resources/read" and error.code == INVALID_PARAMS and _is_before_sep_2164(ctx):
+            if ctx.method == "resources/read" and _is_not_found(error) and _is_before_sep_2164(ctx):
                 raise MCPError(code=RESOURCE_NOT_FOUND_BEFORE_2026, message=error.message, data=error.data) from error
             raise
         if ctx.method in _ADVERTISING_METHODS and isinstance(result, dict):
@@ -34,6 +34,11 @@ class ProtocolDetails:
             if isinstance(capabilities, dict):
                 capabilities.pop("prompts", None)
         return result
+
+
+def _is_not_found(error: MCPError) -> bool:
+    """The SDK's answer for a URI nothing serves carries the URI; malformed params (also -32602) do not."""
+    return error.code == INVALID_PARAMS and isinstance(error.data, dict) and "uri" in error.data
 
 
 def _is_before_sep_2164(ctx: ServerRequestContext[Any, Any]) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ DOWNLOAD_TIMEOUT_SECONDS = 120.0
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
 TRACE_ID_HEADER = "x-siliconcloud-trace-id"
 """Every SiliconFlow answer carries one; its support needs it to find a request."""
+_TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
 class ProviderError(Exception):
@@ -146,6 +148,13 @@ class Generation:
     trace_id: str | None = None
 
 
+def trace_id_of(response: httpx.Response) -> str | None:
+    """The answer's trace id, when it looks like one: it is quoted in messages and files, so a peer must not be
+    able to put arbitrary text (or a megabyte) there."""
+    value = response.headers.get(TRACE_ID_HEADER, "").strip()
+    return value if _TRACE_ID.fullmatch(value) else None
+
+
 def trace_id_sentence(trace_id: str | None) -> str:
     return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
@@ -182,7 +191,7 @@ class ProviderClient:
         response = await self._request_with_retries(
             "POST", self._settings.generations_url, deadline, on_retry, json=payload
         )
-        trace_id = response.headers.get(TRACE_ID_HEADER)
+        trace_id = trace_id_of(response)
         try:
             parsed = GenerationResponse.model_validate_json(response.content)
         except ValidationError as error:
@@ -368,7 +377,7 @@ class ProviderClient:
             f"The provider answered HTTP {status}{detail}{said}. {hint}",
             status=status,
             code=code,
-            trace_id=response.headers.get(TRACE_ID_HEADER),
+            trace_id=trace_id_of(response),
         )
 
     def _redact(self, text: str) -> str:
