@@ -163,23 +163,29 @@ def test_mcpb_manifest_passes_the_official_validator(node_bin: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_langchain_loads_and_invokes_the_tools(
-    langchain_python: Path, standin: RunningStandIn, server_env: dict[str, str]
-) -> None:
+def run_langchain(python: Path, env: dict[str, str], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Load the tools with langchain-mcp-adapters and invoke generate_image: {"tools": [...], "result": str}."""
     spec = {
         "command": server_command(),
         "args": [],
-        "env": {**server_env, "PATH": os.environ.get("PATH", "")},
-        "arguments": {"prompt": "a paper crane", "seed": 5},
+        "env": {**env, "PATH": os.environ.get("PATH", "")},
+        "arguments": arguments,
     }
     done = subprocess.run(
-        [str(langchain_python), str(ROOT / "tests" / "clients" / "langchain_generate.py"), json.dumps(spec)],
+        [str(python), str(ROOT / "tests" / "clients" / "langchain_generate.py"), json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_langchain_loads_and_invokes_the_tools(
+    langchain_python: Path, standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    answer = run_langchain(langchain_python, server_env, {"prompt": "a paper crane", "seed": 5})
     assert answer["tools"] == TOOLS
     saved = Path(server_env["SILICONFLOW_IMAGE_DIR"])
     [image] = list(saved.glob("*.png"))

@@ -7,8 +7,6 @@ fixtures in test_external_clients.py; these tests skip only where Node.js is abs
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests import test_external_clients as external
 from tests.conftest import server_command
-from tests.test_external_clients import ROOT, env_flags, inspector, parse
+from tests.test_external_clients import env_flags, inspector, parse
 
 node_bin = external.node_bin  # the fixtures that provision the clients into .cache/
 langchain_python = external.langchain_python
@@ -55,22 +53,8 @@ def test_inspector_sees_the_balance(node_bin: Path, standin: RunningStandIn, ser
     assert "Account balance: 7.50" in listing["content"][0]["text"]
 
 
-def run_langchain(python: Path, env: dict[str, str]) -> str:
-    spec = {
-        "command": server_command(),
-        "args": [],
-        "env": {**env, "PATH": os.environ.get("PATH", "")},
-        "arguments": {"prompt": "a paper crane", "seed": 5},
-    }
-    done = subprocess.run(
-        [str(python), str(ROOT / "tests" / "clients" / "langchain_generate.py"), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: str = json.loads(done.stdout.strip().splitlines()[-1])["result"]
-    return result
+def langchain_result(python: Path, env: dict[str, str]) -> str:
+    return str(external.run_langchain(python, env, {"prompt": "a paper crane", "seed": 5})["result"])
 
 
 UNFETCHABLE_IMAGE_URL = "'url': 'siliconflow-image://"
@@ -80,7 +64,7 @@ UNFETCHABLE_IMAGE_URL = "'url': 'siliconflow-image://"
 def test_langchains_preset_leaves_out_links_it_would_turn_into_unfetchable_urls(
     langchain_python: Path, standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
-    result = run_langchain(langchain_python, server_env)
+    result = langchain_result(langchain_python, server_env)
     assert UNFETCHABLE_IMAGE_URL not in result
     assert result.count("'type': 'image'") == 1  # the inline picture itself still arrives
     assert "siliconflow-image://images/" in result  # and the URI, as text
@@ -90,5 +74,5 @@ def test_langchains_preset_leaves_out_links_it_would_turn_into_unfetchable_urls(
 def test_langchains_preset_yields_to_the_variable(
     langchain_python: Path, standin: RunningStandIn, server_env: dict[str, str], value: str
 ) -> None:
-    result = run_langchain(langchain_python, {**server_env, "SILICONFLOW_RESOURCE_LINKS": value})
+    result = langchain_result(langchain_python, {**server_env, "SILICONFLOW_RESOURCE_LINKS": value})
     assert UNFETCHABLE_IMAGE_URL in result  # what the preset exists to avoid

@@ -65,7 +65,7 @@ async def list_models_result(runtime: Runtime, capability: Capability | None) ->
     settings = runtime.settings
     has_key = settings.api_key is not None
     live = await runtime.directory.live(runtime.provider, has_key=has_key)
-    account = await runtime.directory.accounts.account(runtime.provider, has_key=has_key)
+    account = await runtime.directory.account(runtime.provider, has_key=has_key)
     if live is not None:
         source: Literal["live", "catalog"] = "live"
         note = None
@@ -84,7 +84,7 @@ async def list_models_result(runtime: Runtime, capability: Capability | None) ->
     ]
     balance_note = None
     if has_key and account is None:
-        balance_note = f"Balance unavailable: {runtime.directory.accounts.last_failure}."
+        balance_note = f"Balance unavailable: {runtime.directory.account_failure}."
     result = ModelList(
         source=source, note=note, models=models, balance=_balance_out(account), balance_note=balance_note
     )
