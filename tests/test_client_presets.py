@@ -209,3 +209,20 @@ def test_a_client_that_vanishes_mid_call_is_no_traceback_and_the_image_is_kept(
 def test_a_malformed_read_is_invalid_params_not_resource_not_found(connect: Any, standin: RunningStandIn) -> None:
     answer = connect("raw", "2025-06-18").client.request("resources/read", {})
     assert answer["error"]["code"] == -32602
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_presets_apply_to_sdk_clients_on_both_protocol_eras(
+    standin: RunningStandIn, settings: Settings, mode: str
+) -> None:
+    """A 2026-07-28 client names itself in each request's envelope, a legacy one at initialize: same preset."""
+    from mcp_types import ImageContent, Implementation
+
+    info = Implementation(name="claude-code", version="2.1")
+    async with Client(build_server(settings), client_info=info, mode=mode) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("generate_image", {"prompt": "x"})
+    assert tools["generate_image"].output_schema is None
+    assert not result.is_error and result.structured_content is None
+    assert any(isinstance(block, ImageContent) for block in result.content)
