@@ -226,3 +226,17 @@ async def test_presets_apply_to_sdk_clients_on_both_protocol_eras(
     assert tools["generate_image"].output_schema is None
     assert not result.is_error and result.structured_content is None
     assert any(isinstance(block, ImageContent) for block in result.content)
+
+
+def test_the_applied_preset_is_logged(standin: RunningStandIn, server_env: dict[str, str]) -> None:
+    client = RawStdioClient(server_env)
+    client.handshake(name="codex-mcp-client")
+    stderr = client.close()
+    assert "client 'codex-mcp-client' (protocol 2025-06-18): using the Codex preset" in stderr
+
+
+def test_a_bad_resource_links_value_names_the_variable() -> None:
+    from mcp_server_siliconflow_image.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="SILICONFLOW_RESOURCE_LINKS must be true or false"):
+        Settings.load({"SILICONFLOW_RESOURCE_LINKS": "perhaps"})
