@@ -209,3 +209,23 @@ def test_only_trace_ids_that_look_like_one_are_quoted(header: str, kept: str | N
 
     response = httpx.Response(200, headers=[("x-siliconcloud-trace-id", header.replace("\r\n", " "))])
     assert trace_id_of(response) == kept
+
+
+@pytest.mark.parametrize("model", ["Qwen/Qwen-Image-Edit", "Qwen/Qwen-Image-Edit-2509"])
+async def test_qwen_image_edit_models_get_no_image_size_but_cfg(
+    standin: RunningStandIn, settings: Settings, tmp_path: Path, model: str
+) -> None:
+    from tests.images import encode
+
+    source = tmp_path / "inputs" / "in.png"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(encode("PNG", (80, 60)))
+    arguments = {"image": str(source), "prompt": "blue", "model": model, "image_size": "1328x1328", "guidance_scale": 5}
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("edit_image", arguments)
+    assert not result.is_error, first_text(result)
+    [sent] = standin.state.requests
+    assert "image_size" not in sent and "guidance_scale" not in sent and sent["cfg"] == 4.0
+    assert "does not accept them: guidance_scale, image_size." in first_text(result)
+    image = result.structured_content["images"][0]
+    assert (image["width"], image["height"]) == (80, 60)  # the edit keeps the input's size
