@@ -140,9 +140,11 @@ async def _fan_out(provider: ProviderClient, request: ProviderRequest, watch: Ra
             index += 1
     if not batch.images:
         first = batch.failed[0].error
-        raise ProviderError(
+        every_one_failed = ProviderError(
             f"All {request.copies} requests of this batch failed; the first: {first}", status=first.status
-        ) from first
+        )
+        every_one_failed.trace_id = first.trace_id  # already quoted in the first's message
+        raise every_one_failed from first
     if batch.failed:
         batch.notes.append(
             f"{len(batch.failed)} of {request.copies} requests failed; the images that arrived were kept "
