@@ -6,60 +6,30 @@ install skips locally and fails under CI, like the other outside clients.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import server_command
 from tests.images import encode
-from tests.test_external_clients import CACHE, ROOT, _unavailable
+from tests.test_external_clients import provisioned_venv, run_client_script
 
 OLD_SDK = ("mcp==1.9.4", "pydantic==2.10.6")
 
 
 @pytest.fixture(scope="session")
 def old_sdk_python() -> Path:
-    venv = CACHE / "mcp-1.9-venv"
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    check = [str(python), "-c", "import mcp.types as t; assert t.LATEST_PROTOCOL_VERSION == '2025-03-26'"]
-    if not python.exists() or subprocess.run(check, capture_output=True).returncode != 0:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *OLD_SDK],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            _unavailable(f"could not install {' '.join(OLD_SDK)}: {done.stderr[-1000:]}")
-    return python
+    return provisioned_venv(
+        "mcp-1.9-venv", OLD_SDK, "import mcp.types as t; assert t.LATEST_PROTOCOL_VERSION == '2025-03-26'"
+    )
 
 
 def run_old_client(
     python: Path, env: dict[str, str], calls: list[tuple[str, dict[str, Any]]], client_name: str | None = None
 ) -> dict[str, Any]:
     """`calls` through MCP SDK 1.9's ClientSession; `client_name` None keeps the SDK's default ("mcp")."""
-    spec = {
-        "command": server_command(),
-        "env": {**env, "PATH": os.environ.get("PATH", "")},
-        "calls": calls,
-        "client_name": client_name,
-    }
-    done = subprocess.run(
-        [str(python), str(ROOT / "tests" / "clients" / "old_sdk_session.py"), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return answer
+    return run_client_script(python, "old_sdk_session.py", {"calls": calls, "client_name": client_name}, env)
 
 
 def test_an_sdk_1_9_client_parses_every_result(
