@@ -47,10 +47,10 @@ class RawStdioClient:
         self.process.stdin.write(json.dumps(message).encode() + b"\n")  # type: ignore[union-attr]
         self.process.stdin.flush()  # type: ignore[union-attr]
 
-    def handshake(self, version: str = "2025-06-18") -> dict[str, Any]:
+    def handshake(self, version: str = "2025-06-18", name: str = "raw") -> dict[str, Any]:
         init = self.request(
             "initialize",
-            {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+            {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": name, "version": "1"}},
         )
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
         return init
@@ -61,7 +61,8 @@ class RawStdioClient:
             self.process.wait(timeout=10)
         finally:
             self.process.kill()
-        self.raw_lines += self.process.stdout.read().splitlines(keepends=True)  # type: ignore[union-attr]
+        if self.process.stdout is not None:
+            self.raw_lines += self.process.stdout.read().splitlines(keepends=True)
         self._stderr.seek(0)
         text = self._stderr.read().decode()
         self._stderr.close()

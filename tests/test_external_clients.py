@@ -57,19 +57,23 @@ def node_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def langchain_python() -> Path:
-    venv = CACHE / "langchain-venv"
+    return provisioned_venv("langchain-venv", (LANGCHAIN_ADAPTERS,), "import langchain_mcp_adapters.client")
+
+
+def provisioned_venv(name: str, packages: tuple[str, ...], check: str) -> Path:
+    """The Python of `.cache/<name>` holding `packages` (installed on first use); `check` proves it works."""
+    venv = CACHE / name
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    check = [str(python), "-c", "import langchain_mcp_adapters.client"]
-    if not python.exists() or subprocess.run(check, capture_output=True).returncode != 0:
+    if not python.exists() or subprocess.run([str(python), "-c", check], capture_output=True).returncode != 0:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", LANGCHAIN_ADAPTERS],
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
             capture_output=True,
             text=True,
             timeout=600,
         )
         if done.returncode != 0:
-            _unavailable(f"could not install {LANGCHAIN_ADAPTERS}: {done.stderr[-1000:]}")
+            _unavailable(f"could not install {' '.join(packages)}: {done.stderr[-1000:]}")
     return python
 
 
@@ -163,23 +167,29 @@ def test_mcpb_manifest_passes_the_official_validator(node_bin: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_langchain_loads_and_invokes_the_tools(
-    langchain_python: Path, standin: RunningStandIn, server_env: dict[str, str]
-) -> None:
-    spec = {
-        "command": server_command(),
-        "args": [],
-        "env": {**server_env, "PATH": os.environ.get("PATH", "")},
-        "arguments": {"prompt": "a paper crane", "seed": 5},
-    }
+def run_langchain(python: Path, env: dict[str, str], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Load the tools with langchain-mcp-adapters and invoke generate_image: {"tools": [...], "result": str}."""
+    return run_client_script(python, "langchain_generate.py", {"args": [], "arguments": arguments}, env)
+
+
+def run_client_script(python: Path, script: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Run tests/clients/<script> with the server's command and `env` added to `spec`; its last line's JSON."""
+    spec = {**spec, "command": server_command(), "env": {**env, "PATH": os.environ.get("PATH", "")}}
     done = subprocess.run(
-        [str(langchain_python), str(ROOT / "tests" / "clients" / "langchain_generate.py"), json.dumps(spec)],
+        [str(python), str(ROOT / "tests" / "clients" / script), json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_langchain_loads_and_invokes_the_tools(
+    langchain_python: Path, standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    answer = run_langchain(langchain_python, server_env, {"prompt": "a paper crane", "seed": 5})
     assert answer["tools"] == TOOLS
     saved = Path(server_env["SILICONFLOW_IMAGE_DIR"])
     [image] = list(saved.glob("*.png"))

@@ -172,7 +172,9 @@ async def test_one_failure_in_a_batch_keeps_the_rest(
     structured = result.structured_content
     assert [image["path"] for image in structured["images"]] == [str(path) for path in published(image_dir)]
     assert len(structured["images"]) == 3
-    assert structured["failed"] == [{"index": 2, "error": structured["failed"][0]["error"]}]
+    [failure] = structured["failed"]
+    assert failure["index"] == 2 and failure["seed"] == structured["seed"]
+    assert failure["trace_id"] == structured["images"][0]["trace_id"]  # one Kolors request made the batch
     assert "expired" in structured["failed"][0]["error"]
     assert "Image 2 failed" in first_text(result)
 

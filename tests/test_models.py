@@ -125,16 +125,25 @@ async def test_unknown_live_model_is_callable_with_arguments_unchanged(
         ("Qwen/Qwen-Image", {"guidance_scale": 5}, {"cfg": 4.0, "num_inference_steps": 50}, "guidance_scale"),
         (
             "black-forest-labs/FLUX.1-dev",
-            {"negative_prompt": "blur", "batch_size": 2},
+            {"negative_prompt": "blur", "guidance_scale": 3},
             {"num_inference_steps": 20},
-            "batch_size, negative_prompt",
+            "guidance_scale, negative_prompt",
         ),
         ("black-forest-labs/FLUX-1.1-pro", {"num_inference_steps": 30}, {}, "num_inference_steps"),
+        # Fixed-step models get no num_inference_steps (SiliconFlow's API reference).
+        ("black-forest-labs/FLUX.1-schnell", {"num_inference_steps": 8}, {}, "num_inference_steps"),
+        ("Pro/black-forest-labs/FLUX.1-schnell", {"num_inference_steps": 8}, {}, "num_inference_steps"),
+        (
+            "stabilityai/stable-diffusion-3-5-large-turbo",
+            {"num_inference_steps": 30, "seed": 3},
+            {"seed": 3},
+            "num_inference_steps",
+        ),
         (
             "stabilityai/stable-diffusion-3-5-large",
-            {"cfg": 1, "prompt_enhancement": True},
-            {"guidance_scale": 7.5, "num_inference_steps": 20},
-            "cfg, prompt_enhancement",
+            {"cfg": 1, "prompt_enhancement": True, "guidance_scale": 5},
+            {"num_inference_steps": 20},
+            "cfg, guidance_scale, prompt_enhancement",
         ),
     ],
 )
@@ -189,7 +198,6 @@ async def test_compatible_gateway_short_ids_and_prompt_enhancement(standin: Runn
         "prompt": "x",
         "image_size": "1024x576",
         "prompt_enhancement": True,
-        "num_inference_steps": 20,
     }
     assert result.structured_content["images"][0]["width"] == 1024
     assert result.structured_content["images"][0]["height"] == 576

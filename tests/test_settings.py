@@ -37,6 +37,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SILICONFLOW_STRUCTURED_OUTPUT": "false",
         "SILICONFLOW_MCP_TOKEN": "tok",
         "SILICONFLOW_MAX_IMAGE_BYTES": "1000",
+        "SILICONFLOW_RESOURCE_LINKS": "false",
     }
     assert set(env) == set(ENV_VARIABLES)
     settings = Settings.load(env)
@@ -48,6 +49,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert (settings.timeout, settings.inline_max_bytes, settings.structured_output) == (30, 0, False)
     assert settings.mcp_token is not None and settings.mcp_token.reveal() == "tok"
     assert settings.max_download_bytes == 1000
+    assert settings.resource_links is False
+    assert {"resource_links", "structured_output", "inline_max_bytes"} <= settings.explicitly_set
 
 
 @pytest.mark.parametrize(

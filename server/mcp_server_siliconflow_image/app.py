@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.client_presets import ClientPresetListing
+from mcp_server_siliconflow_image.protocol_details import ProtocolDetails
 from mcp_server_siliconflow_image.resources import register_resources
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
@@ -37,6 +39,8 @@ def build_server(settings: Settings) -> MCPServer[Runtime]:
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
     )
+    server.middleware.append(ProtocolDetails())
+    server.middleware.append(ClientPresetListing(settings))
     server.middleware.append(FriendlyArgumentErrors(register_tools(server, runtime)))
     register_resources(server, runtime.store)
     return server

@@ -70,7 +70,12 @@ AspectRatio = Annotated[
 ]
 BatchSize = Annotated[
     int | None,
-    Field(ge=1, le=4, description="How many images to generate in one call, 1-4 (default 1). Kolors supports 4."),
+    Field(
+        ge=1,
+        le=4,
+        description="How many images to generate in one call, 1-4 (default 1). Every model: Kolors makes them in "
+        "one request, others in parallel requests, each image with its own seed (listed in the result).",
+    ),
 ]
 InferenceSteps = Annotated[
     int | None,
@@ -86,8 +91,8 @@ GuidanceScale = Annotated[
     Field(
         ge=0,
         le=20,
-        description="How strictly to follow the prompt (CFG scale), 0-20. Typical 5-8 (Kolors default 7.5); "
-        "higher follows the prompt more literally, lower is more creative. Not for Qwen-Image (use cfg).",
+        description="Kolors only: how strictly to follow the prompt (CFG scale), 0-20. Typical 5-8 (default 7.5); "
+        "higher follows the prompt more literally, lower is more creative. Qwen-Image models use cfg instead.",
     ),
 ]
 Seed = Annotated[

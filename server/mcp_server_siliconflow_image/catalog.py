@@ -2,7 +2,12 @@
 
 Agents do not know that Kolors wants `guidance_scale` while Qwen-Image wants `cfg`, or that each
 family has its own native sizes. Each entry here says it once; adding a model is adding an entry.
-Sources: ../shared/seeds/ (SiliconFlow's image API guide and OpenAPI spec, a compatible gateway's docs).
+
+Sources, cited beside each rule as [ref], [spec] or [guide]:
+- [ref] SiliconFlow's API reference for `POST /images/generations` (api-docs.siliconflow.cn
+  "images-generations-post", docs.siliconflow.cn/api-reference/images/images-generations) and for
+  `GET /models` ("models-get"), read for this catalog in December 2026;
+- [spec], [guide] the provider's OpenAPI spec and image API guide this server was first built from.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ GENERATION_ARGUMENTS = (
 """Optional arguments beyond `prompt` and `model` that some model may accept."""
 
 
+MAX_BATCH_SIZE = 4
+"""Images one call may ask for ([ref] batch_size: 1-4): one request for native batching, else several."""
+
+
 @dataclass(frozen=True)
 class Family:
     """Rules shared by a model family: sizes it was trained on and the arguments it takes."""
@@ -36,7 +45,13 @@ class Family:
     extra_sizes: tuple[str, ...] = ()
     """Further recommended sizes that share a ratio with one above."""
     defaults: dict[str, float | int] = field(default_factory=dict)
-    max_batch_size: int = 1
+    native_batch: bool = False
+    """Whether one request can return several images (`batch_size`); otherwise a batch is fanned out."""
+
+    @property
+    def max_batch_size(self) -> int:
+        """The most images one request returns for this family."""
+        return MAX_BATCH_SIZE if self.native_batch else 1
 
 
 @dataclass(frozen=True)
@@ -61,71 +76,85 @@ class ModelInfo:
         return (*self.family.aspect_ratios.values(), *self.family.extra_sizes)
 
 
+_SIZE_RATIOS_1024 = {
+    "1:1": "1024x1024",
+    "4:3": "1024x768",
+    "3:4": "768x1024",
+    "16:9": "1024x576",
+    "9:16": "576x1024",
+}
+"""FLUX and Stable Diffusion sizes ([guide]; [ref] lists recommended sizes for Kolors and Qwen-Image only)."""
+
 KOLORS = Family(
     name="Kolors",
+    # [ref] image_size, "Recommended Values ... For Kolor model": 1024x1024, 960x1280, 768x1024, 720x1440, 720x1280.
     aspect_ratios={"1:1": "1024x1024", "3:4": "960x1280", "1:2": "720x1440", "9:16": "720x1280"},
     extra_sizes=("768x1024",),
+    # [ref] batch_size and guidance_scale: "Only applicable to Kwai-Kolors/Kolors".
     arguments=frozenset(
         {"negative_prompt", "image_size", "batch_size", "num_inference_steps", "guidance_scale", "seed"}
     ),
+    # [ref] the request example: num_inference_steps 20, guidance_scale 7.5.
     defaults={"num_inference_steps": 20, "guidance_scale": 7.5},
-    max_batch_size=4,
+    native_batch=True,
 )
 QWEN_IMAGE = Family(
     name="Qwen-Image",
+    # [ref] image_size, "For Qwen-Image model": 1328x1328 (1:1), 1664x928 (16:9), 928x1664 (9:16),
+    # 1472x1140 (4:3), 1140x1472 (3:4), 1584x1056 (3:2), 1056x1584 (2:3).
     aspect_ratios={
         "1:1": "1328x1328",
         "16:9": "1664x928",
         "9:16": "928x1664",
         "4:3": "1472x1140",
         "3:4": "1140x1472",
+        "3:2": "1584x1056",
+        "2:3": "1056x1584",
     },
+    # [ref] cfg "is only applicable to Qwen/Qwen-Image models"; guidance_scale and batch_size are Kolors' only.
     arguments=frozenset({"negative_prompt", "image_size", "num_inference_steps", "cfg", "seed"}),
+    # [ref] cfg: "The official configuration uses 50 steps with CFG 4.0".
     defaults={"num_inference_steps": 50, "cfg": 4.0},
 )
 QWEN_IMAGE_EDIT = Family(
     name="Qwen-Image-Edit",
-    aspect_ratios={
-        "1:1": "1328x1328",
-        "16:9": "1664x928",
-        "9:16": "928x1664",
-        "4:3": "1472x1140",
-        "3:4": "1140x1472",
-    },
+    aspect_ratios=QWEN_IMAGE.aspect_ratios,
+    # [ref] image_size: "Qwen/Qwen-Image-Edit-2509 and Qwen/Qwen-Image-Edit not support this field" (the
+    # edit keeps the input's size); the reference's own example sends cfg to Qwen-Image-Edit-2509.
     arguments=frozenset({"negative_prompt", "num_inference_steps", "cfg", "seed"}),
     defaults={"num_inference_steps": 50, "cfg": 4.0},
 )
 FLUX = Family(
     name="FLUX",
-    aspect_ratios={
-        "1:1": "1024x1024",
-        "4:3": "1024x768",
-        "3:4": "768x1024",
-        "16:9": "1024x576",
-        "9:16": "576x1024",
-    },
+    aspect_ratios=_SIZE_RATIOS_1024,
+    # [guide] FLUX takes no negative prompt; [ref] batch_size and guidance_scale are Kolors' only.
     arguments=frozenset({"image_size", "num_inference_steps", "seed", "prompt_enhancement"}),
     defaults={"num_inference_steps": 20},
 )
+FLUX_FIXED_STEPS = Family(
+    name="FLUX schnell",
+    aspect_ratios=_SIZE_RATIOS_1024,
+    # [ref] as read for issue #11: FLUX.1-schnell and Pro/FLUX.1-schnell run a fixed number of steps, so
+    # num_inference_steps is not sent to them.
+    arguments=frozenset({"image_size", "seed", "prompt_enhancement"}),
+)
 FLUX_PRO = Family(
     name="FLUX pro",
-    aspect_ratios=FLUX.aspect_ratios,
+    aspect_ratios=_SIZE_RATIOS_1024,
     arguments=frozenset({"image_size", "seed", "prompt_enhancement"}),
 )
 STABLE_DIFFUSION = Family(
     name="Stable Diffusion",
-    aspect_ratios={
-        "1:1": "1024x1024",
-        "4:3": "1024x768",
-        "3:4": "768x1024",
-        "16:9": "1024x576",
-        "9:16": "576x1024",
-    },
-    arguments=frozenset(
-        {"negative_prompt", "image_size", "batch_size", "num_inference_steps", "guidance_scale", "seed"}
-    ),
-    defaults={"num_inference_steps": 20, "guidance_scale": 7.5},
-    max_batch_size=4,
+    aspect_ratios=_SIZE_RATIOS_1024,
+    # [ref] batch_size and guidance_scale: "Only applicable to Kwai-Kolors/Kolors"; SD batches are fanned out.
+    arguments=frozenset({"negative_prompt", "image_size", "num_inference_steps", "seed"}),
+    defaults={"num_inference_steps": 20},
+)
+STABLE_DIFFUSION_TURBO = Family(
+    name="Stable Diffusion turbo",
+    aspect_ratios=_SIZE_RATIOS_1024,
+    # [ref] as read for issue #11: the SD 3.5 turbo variants run a fixed number of steps.
+    arguments=frozenset({"negative_prompt", "image_size", "seed"}),
 )
 
 MODELS: tuple[ModelInfo, ...] = (
@@ -142,23 +171,37 @@ MODELS: tuple[ModelInfo, ...] = (
         QWEN_IMAGE_EDIT,
         "Qwen-Image-Edit: edits one input image from an instruction (change text, style, objects).",
         capabilities=("image-to-image",),
-        max_input_images=1,
+        max_input_images=1,  # [ref] image2/image3 are only applicable to Qwen/Qwen-Image-Edit-2509
     ),
     ModelInfo(
         "Qwen/Qwen-Image-Edit-2509",
         QWEN_IMAGE_EDIT,
         "Qwen-Image-Edit-2509: edits and combines up to 3 input images (image, image2, image3).",
         capabilities=("image-to-image",),
-        max_input_images=3,
+        max_input_images=3,  # [ref] image, image2, image3
     ),
     ModelInfo("black-forest-labs/FLUX.1-dev", FLUX, "FLUX.1 dev: excellent prompt following and image quality."),
-    ModelInfo("black-forest-labs/FLUX.1-schnell", FLUX, "FLUX.1 schnell: the fastest FLUX, for drafts."),
+    ModelInfo(
+        "black-forest-labs/FLUX.1-schnell",
+        FLUX_FIXED_STEPS,
+        "FLUX.1 schnell: the fastest FLUX, for drafts (fixed steps).",
+    ),
+    ModelInfo(
+        "Pro/black-forest-labs/FLUX.1-schnell",
+        FLUX_FIXED_STEPS,
+        "FLUX.1 schnell on dedicated capacity (Pro/, paid): fast drafts without the free tier's limits.",
+    ),
     ModelInfo("black-forest-labs/FLUX.1-pro", FLUX_PRO, "FLUX.1 pro: top FLUX quality (paid)."),
     ModelInfo("black-forest-labs/FLUX-1.1-pro", FLUX_PRO, "FLUX 1.1 pro: faster, better FLUX pro (paid)."),
     ModelInfo(
         "stabilityai/stable-diffusion-3-5-large",
         STABLE_DIFFUSION,
         "Stable Diffusion 3.5 large: versatile styles, supports negative prompts.",
+    ),
+    ModelInfo(
+        "stabilityai/stable-diffusion-3-5-large-turbo",
+        STABLE_DIFFUSION_TURBO,
+        "Stable Diffusion 3.5 large turbo: SD 3.5 in a few fixed steps.",
     ),
     ModelInfo(
         "stabilityai/stable-diffusion-3-medium",
@@ -173,7 +216,8 @@ MODELS: tuple[ModelInfo, ...] = (
 )
 
 _BY_ID = {model.id.lower(): model for model in MODELS}
-_BY_SHORT_NAME = {model.id.split("/")[-1].lower(): model for model in MODELS}
+_BY_SHORT_NAME = {model.id.split("/")[-1].lower(): model for model in reversed(MODELS)}
+"""First entry wins: `FLUX.1-schnell` means black-forest-labs/FLUX.1-schnell, not its Pro/ twin."""
 
 
 def find_model(model_id: str) -> ModelInfo | None:

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--structured-output", help="SILICONFLOW_STRUCTURED_OUTPUT: true/false (default true)", metavar="BOOL"
     )
+    parser.add_argument(
+        "--resource-links",
+        help="SILICONFLOW_RESOURCE_LINKS: true/false (default: the client's preset, else true)",
+        metavar="BOOL",
+    )
     parser.add_argument("--mcp-token", help="SILICONFLOW_MCP_TOKEN: bearer token HTTP clients must send")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
     commands = parser.add_subparsers(dest="command", metavar="{stand-in,demo}")
@@ -130,6 +135,8 @@ def settings_from_args(options: argparse.Namespace) -> Settings:
         )
     if options.structured_output is not None:
         overrides["structured_output"] = parse_bool("--structured-output", options.structured_output)
+    if options.resource_links is not None:
+        overrides["resource_links"] = parse_bool("--resource-links", options.resource_links)
     if options.timeout is not None and options.timeout <= 0:
         raise SettingsError("--timeout must be greater than 0")
     if options.inline_max_bytes is not None and options.inline_max_bytes < 0:

@@ -2,7 +2,8 @@
 
 The live list (`GET /models?type=image&sub_type=...`) says what exists right now; the catalog says
 what each model accepts. Live answers are cached for a few minutes, failures briefly, so neither a
-burst of calls nor a gateway without `/models` slows generation down.
+burst of calls nor a gateway without `/models` slows generation down. The account's balance
+(`GET /user/info`) is cached the same way, for list_models to report.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import difflib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import anyio
 
 from mcp_server_siliconflow_image.catalog import MODELS, Capability, ModelInfo, find_model
-from mcp_server_siliconflow_image.provider import ProviderClient, ProviderError
+from mcp_server_siliconflow_image.provider import Account, ProviderClient, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ LIVE_TTL_SECONDS = 300.0
 FAILURE_TTL_SECONDS = 60.0
 LIVE_LOOKUP_TIMEOUT = 10.0
 SUB_TYPES: tuple[Capability, ...] = ("text-to-image", "image-to-image")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,38 +43,82 @@ class DirectoryEntry:
     live: bool
 
 
-class ModelDirectory:
-    def __init__(self) -> None:
-        self._live: LiveModels | None = None
+class CachedLookup(Generic[T]):
+    """One provider lookup, answered from memory for a few minutes; a failure is remembered briefly, so a
+    provider or gateway that cannot answer is not asked again on every call."""
+
+    def __init__(self, what: str, describe_failure: Callable[[Exception], str], *, keep_stale: bool) -> None:
+        self._what = what
+        self._describe_failure = describe_failure
+        self._keep_stale = keep_stale
+        """Whether a failed refresh still answers the last good value (else None)."""
+        self._value: T | None = None
         self._fetched_at = -float("inf")
         self._failed_at = -float("inf")
         self._failure: str | None = None
         self._lock = anyio.Lock()
 
-    async def live(self, provider: ProviderClient, *, has_key: bool) -> LiveModels | None:
-        """The provider's image models, or None when they cannot be known (no key, offline, no /models)."""
-        if not has_key:
-            return None
+    async def get(self, fetch: Callable[[], Awaitable[T]]) -> T | None:
         async with self._lock:
             now = time.monotonic()
-            if self._live is not None and now - self._fetched_at < LIVE_TTL_SECONDS:
-                return self._live
+            if self._value is not None and now - self._fetched_at < LIVE_TTL_SECONDS:
+                return self._value
             if now - self._failed_at < FAILURE_TTL_SECONDS:
-                return self._live
+                return self._value if self._keep_stale else None
             try:
                 with anyio.fail_after(LIVE_LOOKUP_TIMEOUT):
-                    self._live = await _fetch_live(provider)
+                    self._value = await fetch()
                 self._fetched_at = time.monotonic()
                 self._failure = None
+                return self._value
             except (ProviderError, TimeoutError) as error:
                 self._failed_at = time.monotonic()
-                self._failure = str(error) or "the model list did not arrive in time"
-                logger.warning("could not list the provider's models: %s", self._failure)
-            return self._live
+                self._failure = self._describe_failure(error)
+                logger.warning("could not read %s: %s", self._what, self._failure)
+                return self._value if self._keep_stale else None
 
     @property
     def last_failure(self) -> str | None:
         return self._failure
+
+
+def _model_list_failure(error: Exception) -> str:
+    return str(error) or "the model list did not arrive in time"
+
+
+def _account_failure(error: Exception) -> str:
+    """Why the balance is unknown. A 404 is no fault of the key: SiliconFlow's China site retired
+    `GET /user/info` (Aug 2026, a third-party note says), and compatible gateways often lack it."""
+    if isinstance(error, ProviderError) and error.status == 404:
+        return "the provider has no account endpoint (GET /user/info answered 404)"
+    return str(error) or "the account information did not arrive in time"
+
+
+class ModelDirectory:
+    def __init__(self) -> None:
+        self._models = CachedLookup[LiveModels]("the provider's models", _model_list_failure, keep_stale=True)
+        self._accounts = CachedLookup[Account]("the account balance", _account_failure, keep_stale=False)
+        """The key's balance, cached beside the model list it is reported with."""
+
+    async def live(self, provider: ProviderClient, *, has_key: bool) -> LiveModels | None:
+        """The provider's image models, or None when they cannot be known (no key, offline, no /models)."""
+        if not has_key:
+            return None
+        return await self._models.get(lambda: _fetch_live(provider))
+
+    @property
+    def last_failure(self) -> str | None:
+        return self._models.last_failure
+
+    async def account(self, provider: ProviderClient, *, has_key: bool) -> Account | None:
+        """The key's account, or None when it cannot be known now (`account_failure` says why)."""
+        if not has_key:
+            return None
+        return await self._accounts.get(provider.user_info)
+
+    @property
+    def account_failure(self) -> str | None:
+        return self._accounts.last_failure
 
     def entries(self, live: LiveModels | None) -> list[DirectoryEntry]:
         """Catalog models (marked live when the provider lists them) followed by live-only models."""

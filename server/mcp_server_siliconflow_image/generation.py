@@ -19,11 +19,13 @@ import anyio
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.client_presets import ResultOptions
+from mcp_server_siliconflow_image.fanout import Batch, MadeImage, request_batch
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
 from mcp_server_siliconflow_image.payload import INPUT_IMAGE_FIELDS, ProviderRequest
 from mcp_server_siliconflow_image.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
 from mcp_server_siliconflow_image.progress import ProgressReporter
-from mcp_server_siliconflow_image.provider import Generation, ProviderClient, ProviderError, ProviderImage
+from mcp_server_siliconflow_image.provider import ProviderClient, ProviderError
 from mcp_server_siliconflow_image.results import FailedImageOut, ShownImage, build_result
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.storage import PendingImage, batch_stamp, describe_os_error, write_sidecar
@@ -38,15 +40,18 @@ LINK_LIFETIME = timedelta(hours=1)
 class _Received:
     """A downloaded image that passed its checks, still in its hidden temporary file."""
 
-    index: int
-    output: ProviderImage
+    made: MadeImage
     pending: PendingImage
     image: ImageFormat
     data: bytes = b""
 
+    @property
+    def index(self) -> int:
+        return self.made.index
+
 
 @dataclass
-class _Batch:
+class _Report:
     """What one call has to report besides its saved images."""
 
     answered_at: datetime
@@ -54,77 +59,92 @@ class _Batch:
     notes: list[str]
 
 
-async def generate(runtime: Runtime, request: ProviderRequest, progress: ProgressReporter) -> CallToolResult:
+async def generate(
+    runtime: Runtime, request: ProviderRequest, progress: ProgressReporter, options: ResultOptions | None = None
+) -> CallToolResult:
     """Run `request` against the provider and return the contract's result (raises ProviderError).
 
+    `options` is what the calling client's results carry (its preset; default: the settings). The provider
+    is asked by `request_batch` (one request, or one per image for models without native batching).
     Phase 1 downloads every image at once into hidden temporary files. Phase 2 publishes each file (fsync,
     then its final name) while its inline copy or preview is made, on worker threads side by side.
     Whatever is not published by the end (an error, a cancelled call) is removed on the way out.
     """
     provider = runtime.provider
+    options = options or ResultOptions.from_settings(runtime.settings)
     with ExitStack() as unpublished:
         async with progress.heartbeat():
             await progress.update("waiting for the provider")
-            generation = await provider.generate(request.payload, on_retry=progress.update)
-            batch = _Batch(datetime.now(UTC), [], [*request.notes, *generation.notes])
-            total = len(generation.outputs)
+            made = await request_batch(provider, request, progress.update, runtime.settings.timeout)
+            report = _Report(datetime.now(UTC), _failed_requests(made), [*request.notes, *made.notes])
+            total = len(made.images)
             await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-            received = await _receive_all(runtime, provider, generation.outputs, unpublished, batch, progress)
-            provenance = _provenance(runtime, request, generation)
-            shown = await _publish_and_show(runtime, received, generation.seed, batch, provenance)
+            received = await _receive_all(runtime, provider, made.images, unpublished, report, progress)
+            provenance = _provenance(runtime, request, made)
+            shown = await _publish_and_show(runtime, received, options.inline_max_bytes, report, provenance)
             await progress.update("saved")
     return build_result(
         model=str(request.payload["model"]),
-        seed=generation.seed,
-        inference_seconds=generation.inference_seconds,
+        seed=made.seed,
+        inference_seconds=made.inference_seconds,
         images=shown,
-        failed=sorted(batch.failed, key=lambda failure: failure.index),
-        notes=batch.notes,
-        inline_max_bytes=runtime.settings.inline_max_bytes,
-        structured=runtime.settings.structured_output,
+        failed=sorted(report.failed, key=lambda failure: failure.index),
+        notes=report.notes,
+        inline_max_bytes=options.inline_max_bytes,
+        structured=runtime.settings.structured_output,  # as the tool was registered; see ClientPresetListing
+        resource_links=options.resource_links,
+        trace_id=made.trace_id,
         edited=any(name in request.payload for name in INPUT_IMAGE_FIELDS),
     )
+
+
+def _failed_requests(made: Batch) -> list[FailedImageOut]:
+    """The requests of a fanned-out batch that brought no image."""
+    return [
+        FailedImageOut(index=item.index, error=str(item.error), seed=item.seed, trace_id=item.error.trace_id)
+        for item in made.failed
+    ]
 
 
 async def _receive_all(
     runtime: Runtime,
     provider: ProviderClient,
-    outputs: list[ProviderImage],
+    outputs: list[MadeImage],
     unpublished: ExitStack,
-    batch: _Batch,
+    report: _Report,
     progress: ProgressReporter,
 ) -> list[_Received]:
     received: list[_Received] = []
     done = 0
 
-    async def receive(index: int, output: ProviderImage) -> None:
+    async def receive(made: MadeImage) -> None:
         nonlocal done
         pending: PendingImage | None = None
         try:
             pending = unpublished.enter_context(runtime.store.pending())
-            await provider.fetch_image(output, pending)
+            await provider.fetch_image(made.output, pending)
             image = await _identify(pending)
             data = await anyio.to_thread.run_sync(pending.read_all)
-            received.append(_Received(index, output, pending, image, data))
+            received.append(_Received(made, pending, image, data))
         except (ProviderError, NotAnImageError, OSError) as error:
-            logger.warning("image %d of %d not saved: %s", index, len(outputs), runtime.redact(str(error)))
-            batch.failed.append(_failure(index, error, output, batch.answered_at))
+            logger.warning("image %d of %d not saved: %s", made.index, len(outputs), runtime.redact(str(error)))
+            report.failed.append(_failure(made, error, report.answered_at))
             if pending is not None:
                 pending.discard()
         done += 1
         await progress.update(f"downloaded {done}/{len(outputs)}")
 
     async with anyio.create_task_group() as group:
-        for index, output in enumerate(outputs, start=1):
-            group.start_soon(receive, index, output)
+        for made in outputs:
+            group.start_soon(receive, made)
     return sorted(received, key=lambda item: item.index)
 
 
 async def _publish_and_show(
     runtime: Runtime,
     received: list[_Received],
-    seed: int | None,
-    batch: _Batch,
+    budget: int,
+    report: _Report,
     provenance: dict[str, Any],
 ) -> list[ShownImage]:
     """Publish every received image and make its inline copy, side by side; keep what was published.
@@ -133,23 +153,25 @@ async def _publish_and_show(
     never the saved image.
     """
     stamp = batch_stamp()
-    plan = InlinePlan.for_batch([item.pending.size for item in received], runtime.settings.inline_max_bytes)
+    plan = InlinePlan.for_batch([item.pending.size for item in received], budget)
     shown: list[ShownImage | None] = [None] * len(received)
     inlines: list[InlineImage | None] = [None] * len(received)
     problems: list[str | None] = [None] * len(received)
 
     async def publish(slot: int, item: _Received) -> None:
-        publishing = partial(item.pending.publish, item.image, seed=seed, index=item.index, stamp=stamp)
+        made = item.made
+        publishing = partial(item.pending.publish, item.image, seed=made.seed, index=item.index, stamp=stamp)
         try:
             saved = await anyio.to_thread.run_sync(publishing)
         except OSError as error:
-            batch.failed.append(_failure(item.index, error, item.output, batch.answered_at))
+            report.failed.append(_failure(made, error, report.answered_at))
             return
-        shown[slot] = ShownImage(saved, None)
+        shown[slot] = ShownImage(saved, None, made=made)
+        record = {**provenance, "index": item.index, "seed": made.seed, "trace_id": made.trace_id}
         try:
-            await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
+            await anyio.to_thread.run_sync(write_sidecar, saved, record)
         except OSError as error:
-            batch.notes.append(
+            report.notes.append(
                 f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
                 f"{describe_os_error(error)}."
             )
@@ -168,30 +190,31 @@ async def _publish_and_show(
             group.start_soon(publish, slot, item)
             group.start_soon(show, slot, item)
     return [
-        ShownImage(image.saved, inlines[slot], problems[slot]) for slot, image in enumerate(shown) if image is not None
+        ShownImage(image.saved, inlines[slot], problems[slot], made=image.made)
+        for slot, image in enumerate(shown)
+        if image is not None
     ]
 
 
-def _failure(index: int, error: Exception, output: ProviderImage, answered_at: datetime) -> FailedImageOut:
-    """Why image `index` is not in the result, and, when it was only our disk that failed, how to rescue it."""
+def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> FailedImageOut:
+    """Why an image is not in the result, and, when it was only our disk that failed, how to rescue it."""
     if isinstance(error, NotAnImageError):
-        return FailedImageOut(
-            index=index, error=f"the provider's link did not return an image: {error}. Nothing was saved for it."
-        )
-    if isinstance(error, OSError):
+        message = f"the provider's link did not return an image: {error}. Nothing was saved for it."
+    elif isinstance(error, OSError):
         rescue = ""
-        if output.url:
+        if made.output.url:
             until = answered_at + LINK_LIFETIME
-            rescue = f" The provider's link stays valid until about {until:%H:%M} UTC: {output.url}"
-        return FailedImageOut(
-            index=index,
-            error=f"the image was generated but could not be saved: {describe_os_error(error)}. "
-            f"Free space in SILICONFLOW_IMAGE_DIR or choose another folder.{rescue}",
+            rescue = f" The provider's link stays valid until about {until:%H:%M} UTC: {made.output.url}"
+        message = (
+            f"the image was generated but could not be saved: {describe_os_error(error)}. "
+            f"Free space in SILICONFLOW_IMAGE_DIR or choose another folder.{rescue}"
         )
-    return FailedImageOut(index=index, error=str(error))
+    else:
+        message = str(error)
+    return FailedImageOut(index=made.index, error=message, seed=made.seed, trace_id=made.trace_id)
 
 
-def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generation) -> dict[str, Any]:
+def _provenance(runtime: Runtime, request: ProviderRequest, made: Batch) -> dict[str, Any]:
     """How these images were made, for their sidecars: enough to regenerate or audit them later.
 
     Input images are recorded by their digest and size, not their bytes; the key is never recorded.
@@ -206,11 +229,12 @@ def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generati
     return {
         "prompt": request.payload.get("prompt"),
         "model": request.payload.get("model"),
-        "seed": generation.seed,
+        "seed": made.seed,
+        "trace_id": made.trace_id,
         "arguments": arguments,
-        "notes": [*request.notes, *generation.notes],
+        "notes": [*request.notes, *made.notes],
         "provider": runtime.redact(runtime.settings.base_url),
-        "inference_seconds": generation.inference_seconds,
+        "inference_seconds": made.inference_seconds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "generator": f"mcp-server-siliconflow-image {__version__}",
     }

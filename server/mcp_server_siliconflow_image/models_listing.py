@@ -1,4 +1,8 @@
-"""The list_models tool's answer: which models exist and what each accepts, for an agent to choose by."""
+"""The list_models tool's answer: which models exist and what each accepts, for an agent to choose by.
+
+With a key it also reports the account's balance, since an empty balance (or a missing real-name
+verification) is what most often stops generation on SiliconFlow.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import TYPE_CHECKING, Literal
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, Capability
+from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, MAX_BATCH_SIZE, Capability
 from mcp_server_siliconflow_image.directory import DirectoryEntry
+from mcp_server_siliconflow_image.provider import Account
 
 if TYPE_CHECKING:
     from mcp_server_siliconflow_image.runtime import Runtime
@@ -26,8 +31,20 @@ class ModelOut(BaseModel):
     recommended_sizes: list[str] | None
     aspect_ratios: dict[str, str] | None = Field(description="aspect_ratio value -> image_size it maps to.")
     defaults: dict[str, float] | None = Field(description="Values sent when the caller gives none.")
-    max_batch_size: int | None
+    max_batch_size: int | None = Field(description="Images one call may ask for (batch_size).")
+    native_batch: bool | None = Field(
+        None, description="True: one request makes the whole batch; false: one request per image, in parallel."
+    )
     default_for: list[Literal["generate_image", "edit_image"]] = Field(default_factory=list)
+
+
+class BalanceOut(BaseModel):
+    """The key's account as the provider reports it (decimal strings in the account's currency)."""
+
+    total_balance: str | None = Field(description="Everything the key can spend: granted plus charged.")
+    balance: str | None = Field(description="Granted (free) balance.")
+    charge_balance: str | None = Field(description="Balance the account paid for.")
+    status: str | None = Field(description="Account status, e.g. normal.")
 
 
 class ModelList(BaseModel):
@@ -38,11 +55,17 @@ class ModelList(BaseModel):
     )
     note: str | None = None
     models: list[ModelOut]
+    balance: BalanceOut | None = Field(
+        None, description="The key's account balance; absent without a key or when the provider does not say."
+    )
+    balance_note: str | None = Field(None, description="Why the balance is absent, when a key is set.")
 
 
 async def list_models_result(runtime: Runtime, capability: Capability | None) -> CallToolResult:
     settings = runtime.settings
-    live = await runtime.directory.live(runtime.provider, has_key=settings.api_key is not None)
+    has_key = settings.api_key is not None
+    live = await runtime.directory.live(runtime.provider, has_key=has_key)
+    account = await runtime.directory.account(runtime.provider, has_key=has_key)
     if live is not None:
         source: Literal["live", "catalog"] = "live"
         note = None
@@ -59,10 +82,26 @@ async def list_models_result(runtime: Runtime, capability: Capability | None) ->
         for entry in runtime.directory.entries(live)
         if capability is None or capability in entry.capabilities
     ]
-    result = ModelList(source=source, note=note, models=models)
+    balance_note = None
+    if has_key and account is None:
+        balance_note = f"Balance unavailable: {runtime.directory.account_failure}."
+    result = ModelList(
+        source=source, note=note, models=models, balance=_balance_out(account), balance_note=balance_note
+    )
     return CallToolResult(
         content=[TextContent(type="text", text=_summary(result))],
         structured_content=result.model_dump(mode="json") if settings.structured_output else None,
+    )
+
+
+def _balance_out(account: Account | None) -> BalanceOut | None:
+    if account is None:
+        return None
+    return BalanceOut(
+        total_balance=account.total_balance,
+        balance=account.balance,
+        charge_balance=account.charge_balance,
+        status=account.status,
     )
 
 
@@ -97,7 +136,8 @@ def _model_out(entry: DirectoryEntry, default_model: str, edit_model: str) -> Mo
         recommended_sizes=list(info.recommended_sizes),
         aspect_ratios=dict(info.family.aspect_ratios),
         defaults={name: float(value) for name, value in info.family.defaults.items()},
-        max_batch_size=info.family.max_batch_size,
+        max_batch_size=MAX_BATCH_SIZE,
+        native_batch=info.family.native_batch,
         default_for=default_for,
     )
 
@@ -114,4 +154,9 @@ def _summary(result: ModelList) -> str:
             )
     if result.note:
         lines.append(f"Note: {result.note}")
+    if result.balance is not None:
+        status = f" (account {result.balance.status})" if result.balance.status else ""
+        lines.append(f"Account balance: {result.balance.total_balance}{status}.")
+    if result.balance_note:
+        lines.append(result.balance_note)
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_server_siliconflow_image.catalog import (
+    MAX_BATCH_SIZE,
     MODELS,
     Capability,
     ModelInfo,
@@ -32,6 +33,8 @@ class InvalidArgumentError(ValueError):
 class ProviderRequest:
     payload: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    copies: int = 1
+    """How many requests of `payload` make the batch: models without native batching make one image each."""
 
 
 def build_request(
@@ -68,22 +71,34 @@ def build_request(
         return ProviderRequest(payload, notes)
 
     accepted = model_info.arguments
-    dropped = sorted(name for name in given if name not in accepted)
+    copies = _batch_copies(model, model_info, given, notes)
+    dropped = sorted(name for name in given if name not in accepted and name != "batch_size")
     if dropped:
         notes.append(f"Not sent, because {model} does not accept them: {', '.join(dropped)}.")
     for name, value in given.items():
         if name in accepted:
             payload[name] = value
-    max_batch = model_info.family.max_batch_size
-    if payload.get("batch_size", 1) > max_batch:
-        raise InvalidArgumentError(
-            f"batch_size {payload['batch_size']} is too large for {model}: allowed 1-{max_batch}. "
-            "Call the tool again for more images, or use Kwai-Kolors/Kolors (up to 4)."
-        )
     for name, value in model_info.family.defaults.items():
         if name in accepted and name not in payload:
             payload[name] = value
-    return ProviderRequest(payload, notes)
+    return ProviderRequest(payload, notes, copies)
+
+
+def _batch_copies(model: str, model_info: ModelInfo, given: dict[str, Any], notes: list[str]) -> int:
+    """How many requests make the batch: one for native batching (Kolors), else one per image."""
+    wanted = int(given.get("batch_size", 1))
+    if wanted > MAX_BATCH_SIZE:
+        raise InvalidArgumentError(
+            f"batch_size {wanted} is too large for {model}: allowed 1-{MAX_BATCH_SIZE}. "
+            "Call the tool again for more images."
+        )
+    if model_info.family.native_batch or wanted == 1:
+        return 1
+    notes.append(
+        f"{model} makes one image per request: batch_size {wanted} was sent as {wanted} requests in parallel, "
+        "each with its own seed."
+    )
+    return wanted
 
 
 def check_makeable(prompt: str, image_size: object) -> None:

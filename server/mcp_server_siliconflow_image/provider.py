@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,7 +48,11 @@ OnRetry = Callable[[str], Awaitable[None]]
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
     401: "The API key was refused: check SILICONFLOW_API_KEY (create one at https://cloud.siliconflow.cn/account/ak).",
-    403: "The key may not use this model, or the account is out of balance: check the SiliconFlow console.",
+    403: (
+        "On SiliconFlow a 403 usually means the account has not completed real-name verification, its balance "
+        "is used up, or the key may not use this model (some need a paid balance or an application): check "
+        "https://cloud.siliconflow.cn/account (verification, balance) and run list_models."
+    ),
     404: "The model or endpoint does not exist: run list_models for valid model ids, and check SILICONFLOW_BASE_URL.",
     413: "The request is too large: use smaller input images.",
     429: "Rate limited by the provider: wait a little, lower batch_size, or make fewer calls at once.",
@@ -60,17 +65,28 @@ DOWNLOAD_ATTEMPTS = 3
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_MESSAGE_CHARS = 300
 JSON_HEADROOM_BYTES = 1024 * 1024
+TRACE_ID_HEADER = "x-siliconcloud-trace-id"
+"""Every SiliconFlow answer carries one; its support needs it to find a request."""
+_TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
 class ProviderError(Exception):
     """A failure talking to the provider, worded for the agent: what happened and what to do."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: object = None, retryable: bool = False
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: object = None,
+        retryable: bool = False,
+        trace_id: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message + trace_id_sentence(trace_id))
         self.status = status
         self.code = code
+        self.trace_id = trace_id
+        """The provider's `x-siliconcloud-trace-id` for the failed request, when it answered at all."""
         self.retryable = retryable
         """Whether trying the same thing again may succeed (a dropped connection, a truncated download)."""
 
@@ -140,6 +156,18 @@ class Generation:
     inference_seconds: float | None
     notes: tuple[str, ...] = ()
     """What was adjusted in the provider's answer (e.g. images beyond those asked for)."""
+    trace_id: str | None = None
+
+
+def trace_id_of(response: httpx.Response) -> str | None:
+    """The answer's trace id, when it looks like one: it is quoted in messages and files, so a peer must not be
+    able to put arbitrary text (or a megabyte) there."""
+    value = response.headers.get(TRACE_ID_HEADER, "").strip()
+    return value if _TRACE_ID.fullmatch(value) else None
+
+
+def trace_id_sentence(trace_id: str | None) -> str:
+    return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -162,24 +190,34 @@ class ProviderClient:
         self._http = http
         self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
-    async def generate(self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report) -> Generation:
-        """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT."""
-        deadline = time.monotonic() + self._settings.timeout
+    async def generate(
+        self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report, *, deadline: float | None = None
+    ) -> Generation:
+        """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT.
+
+        `deadline` (a `time.monotonic()` value) lets several requests of one call share its time budget.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + self._settings.timeout
         response = await self._request_with_retries(
             "POST", self._settings.generations_url, deadline, on_retry, json=payload
         )
+        trace_id = trace_id_of(response)
         try:
             parsed = GenerationResponse.model_validate_json(response.content)
         except ValidationError as error:
             raise ProviderError(
                 "The provider answered 200 but not with an image generation result; "
-                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API."
+                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API.",
+                trace_id=trace_id,
             ) from error
         if not parsed.outputs:
-            raise ProviderError("The provider answered without any image (maybe filtered by its content policy).")
+            raise ProviderError(
+                "The provider answered without any image (maybe filtered by its content policy).", trace_id=trace_id
+            )
         inference = parsed.timings.inference if parsed.timings else None
         outputs, notes = _as_many_as_asked(parsed.outputs, payload.get("batch_size"))
-        return Generation(outputs, parsed.seed, inference, notes)
+        return Generation(outputs, parsed.seed, inference, notes, trace_id)
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
         """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
@@ -239,12 +277,14 @@ class ProviderClient:
             if retry_after is not None and time.monotonic() + wait >= deadline:
                 raise self._asked_to_wait(failure, wait)
             if time.monotonic() + wait >= deadline:
-                raise ProviderError(
+                out_of_time = ProviderError(
                     f"{failure} No time was left to retry within SILICONFLOW_TIMEOUT="
                     f"{self._settings.timeout:g} s (attempt {attempt}).",
                     status=failure.status,
                     code=failure.code,
                 )
+                out_of_time.trace_id = failure.trace_id  # already quoted in the failure's own message
+                raise out_of_time
             logger.info("provider answered %s; retrying in %.1f s (attempt %d)", reason, wait, attempt + 1)
             await on_retry(f"retrying after {reason} in {wait:.0f} s")
             await anyio.sleep(wait)
@@ -393,7 +433,12 @@ class ProviderClient:
         hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
         detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
         said = f": {_shorten(self._redact(message))}" if message else ""
-        return ProviderError(f"The provider answered HTTP {status}{detail}{said}. {hint}", status=status, code=code)
+        return ProviderError(
+            f"The provider answered HTTP {status}{detail}{said}. {hint}",
+            status=status,
+            code=code,
+            trace_id=trace_id_of(response),
+        )
 
     def _redact(self, text: str) -> str:
         """`text` without the key or any prefix of it; always applied before text is cut short."""

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, Annotations, ListResourcesResult, Resource
 
@@ -39,7 +39,7 @@ def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str
         try:
             return await anyio.to_thread.run_sync(store.read, f"{name}.{extension}")
         except FileNotFoundError as error:
-            raise ResourceError(f"{error}; it may have been deleted from the image folder") from error
+            raise ResourceNotFoundError(f"{error}; it may have been deleted from the image folder") from error
 
     server.resource(
         RESOURCE_PREFIX + "{name}." + extension,

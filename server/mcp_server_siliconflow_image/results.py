@@ -2,7 +2,8 @@
 
 Content, in order: one image block per image (the original, or a preview when the batch would not fit
 the client's size limit), one resource_link per image to the full-size file, one short text. The same
-facts go into `structuredContent`, because some clients show the model only that.
+facts go into `structuredContent`, because some clients show the model only that. Clients that cannot
+use resource links (older protocol versions, some presets) get the same facts in the text alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
+from mcp_server_siliconflow_image.fanout import MadeImage
 from mcp_server_siliconflow_image.previews import InlineImage
 from mcp_server_siliconflow_image.storage import SavedImage
 
@@ -37,11 +39,17 @@ class ImageOut(BaseModel):
         description="Why the image is not shown inline although it was saved (e.g. its picture data cannot be "
         "decoded); the file holds the provider's bytes as received.",
     )
+    seed: int | None = Field(None, description="The seed that made this image; pass it again to reproduce it.")
+    trace_id: str | None = Field(
+        None, description="The provider's x-siliconcloud-trace-id for the request that made it (for its support)."
+    )
 
 
 class FailedImageOut(BaseModel):
     index: int = Field(description="1-based position of the image in the batch.")
     error: str
+    seed: int | None = Field(None, description="The seed this image was asked for.")
+    trace_id: str | None = Field(None, description="The provider's trace id for the failed request, if it answered.")
 
 
 class GenerationResult(BaseModel):
@@ -55,6 +63,9 @@ class GenerationResult(BaseModel):
         default_factory=list, description="Images the provider generated that could not be fetched."
     )
     notes: list[str] = Field(default_factory=list, description="Adjusted arguments, previews and other remarks.")
+    trace_id: str | None = Field(
+        None, description="The provider's trace id for the (first) request; quote it to SiliconFlow support."
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,8 @@ class ShownImage:
     saved: SavedImage
     inline: InlineImage | None
     problem: str | None = None
+    made: MadeImage | None = None
+    """Which request made it: its seed and trace id."""
 
 
 def build_result(
@@ -76,6 +89,8 @@ def build_result(
     notes: list[str],
     inline_max_bytes: int,
     structured: bool,
+    resource_links: bool = True,
+    trace_id: str | None = None,
     edited: bool = False,
 ) -> CallToolResult:
     """The contract's result, from the saved images and what each image block shows."""
@@ -97,13 +112,15 @@ def build_result(
         images=[_image_out(image) for image in images],
         failed=failed,
         notes=notes,
+        trace_id=trace_id,
     )
     content: list[ContentBlock] = [
         ImageContent(type="image", data=inline.data_base64, mime_type=inline.mime_type)
         for inline in inlines
         if inline is not None
     ]
-    content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
+    if resource_links:
+        content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
     content.append(TextContent(type="text", text=summary_text(result, "Edited" if edited else "Generated")))
     return CallToolResult(
         content=content,
@@ -114,14 +131,20 @@ def build_result(
 
 def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
     count = len(result.images)
-    lines = [f"{verb} {count} image{'s' if count != 1 else ''} with {result.model} (seed {result.seed})."]
+    seeds = list(dict.fromkeys(image.seed for image in result.images)) or [result.seed]
+    said_seeds = f"seed {seeds[0]}" if len(seeds) == 1 else "seeds " + ", ".join(str(seed) for seed in seeds)
+    lines = [f"{verb} {count} image{'s' if count != 1 else ''} with {result.model} ({said_seeds})."]
     for index, image in enumerate(result.images, start=1):
         shown = {"original": "", "preview": ", shown as a preview", "none": ", not shown inline"}[image.inline]
         if image.problem:
             shown += f": {image.problem}; saved as received"
-        lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}) {image.uri}")
+        seed = f", seed {image.seed}" if len(seeds) > 1 else ""
+        lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}{seed}) {image.uri}")
     lines += [f"Image {failure.index} failed: {failure.error}" for failure in result.failed]
     lines += [f"Note: {note}" for note in result.notes]
+    traces = list(dict.fromkeys(image.trace_id for image in result.images if image.trace_id))
+    if traces:
+        lines.append(f"Provider trace id{'s' if len(traces) > 1 else ''}: {', '.join(traces)}.")
     return "\n".join(lines)
 
 
@@ -137,6 +160,8 @@ def _image_out(image: ShownImage) -> ImageOut:
         sha256=saved.sha256,
         inline="none" if inline is None else ("preview" if inline.is_preview else "original"),
         problem=image.problem,
+        seed=image.made.seed if image.made else None,
+        trace_id=image.made.trace_id if image.made else None,
     )
 
 

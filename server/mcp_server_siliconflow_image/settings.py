@@ -36,6 +36,7 @@ ENV_VARIABLES: dict[str, str] = {
     "SILICONFLOW_STRUCTURED_OUTPUT": "structured_output",
     "SILICONFLOW_MCP_TOKEN": "mcp_token",
     "SILICONFLOW_MAX_IMAGE_BYTES": "max_download_bytes",
+    "SILICONFLOW_RESOURCE_LINKS": "resource_links",
 }
 """Every environment variable the server reads, mapped to the settings field it fills."""
 
@@ -98,6 +99,8 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
     structured_output: bool = True
+    resource_links: bool = True
+    """False leaves `resource_link` blocks out of results, for clients that cannot use them."""
     mcp_token: Secret | None = None
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     retry_base_delay: float = 1.0
@@ -112,6 +115,8 @@ class Settings:
     allow_unauthenticated: bool = False
     stateless: bool = False
     log_level: str = "INFO"
+    explicitly_set: frozenset[str] = frozenset()
+    """Fields given by a variable or flag; a client preset (client_presets.py) never overrides these."""
 
     @property
     def generations_url(self) -> str:
@@ -138,6 +143,7 @@ class Settings:
             if value:
                 raw[name] = _parse(variable, name, value)
         raw.update({name: value for name, value in overrides.items() if value is not None})
+        raw["explicitly_set"] = frozenset(raw)
         return cls(**raw)  # type: ignore[arg-type]
 
 
@@ -159,7 +165,7 @@ def _parse(variable: str, name: str, value: str) -> object:
         if number == 0:
             raise SettingsError(f"{variable} must be a number of bytes greater than 0, got {value!r}")
         return number
-    if name == "structured_output":
+    if name in {"structured_output", "resource_links"}:
         return parse_bool(variable, value)
     return value
 

@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_server_siliconflow_image.catalog import MODELS
+from mcp_server_siliconflow_image.catalog import MODELS, find_model
 
 ImageKind = Literal["pattern", "noise", "jpeg"]
 ResponseShape = Literal["images", "data", "b64_json"]
@@ -438,7 +438,7 @@ def _generation_body(state: StandInState, request: Request, body: dict[str, Any]
     size = _parse_size(body["image_size"]) if "image_size" in body else _input_size(body.get("image"))
     size = size or (1024, 1024)
     items: list[dict[str, Any]] = []
-    for index in range(1, int(body.get("batch_size", 1)) + 1):
+    for index in range(1, _images_per_request(body) + 1):
         data, content_type = render_image(state.image_kind, str(body["prompt"]), seed, size, index)
         if state.response_shape == "b64_json":
             import base64
@@ -459,6 +459,14 @@ def _generation_body(state: StandInState, request: Request, body: dict[str, Any]
         "timings": {"inference": state.inference_delay},
         "seed": seed,
     }
+
+
+def _images_per_request(body: dict[str, Any]) -> int:
+    """As the reference says of `batch_size`: "Only applicable to Kwai-Kolors/Kolors"; others make one image."""
+    known = find_model(str(body["model"]))
+    if known is not None and not known.family.native_batch:
+        return 1
+    return int(body.get("batch_size", 1))
 
 
 @functools.lru_cache(maxsize=32)

@@ -14,6 +14,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from mcp_server_siliconflow_image import arguments as arg
 from mcp_server_siliconflow_image.calls import NotReadyError, ToolCall, prepare
 from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS
+from mcp_server_siliconflow_image.client_presets import ResultOptions, options_for_request
 from mcp_server_siliconflow_image.generation import generate
 from mcp_server_siliconflow_image.inputs import InputImageError
 from mcp_server_siliconflow_image.models_listing import ModelList, list_models_result
@@ -66,7 +67,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
     ) -> Annotated[CallToolResult, GenerationResult]:
         options = generation_options(locals())
         call = ToolCall("text-to-image", model or runtime.settings.default_model, prompt, aspect_ratio, options)
-        return await run_generation(runtime, call, reporter_for(ctx))
+        return await run_generation(runtime, call, reporter_for(ctx), options_for_client(runtime, ctx))
 
     async def edit_image(
         image: arg.InputImage,
@@ -88,7 +89,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         options = generation_options(locals())
         inputs = {name: value for name, value in (("image", image), ("image2", image2), ("image3", image3)) if value}
         call = ToolCall("image-to-image", model or runtime.settings.edit_model, prompt, aspect_ratio, options, inputs)
-        return await run_generation(runtime, call, reporter_for(ctx))
+        return await run_generation(runtime, call, reporter_for(ctx), options_for_client(runtime, ctx))
 
     async def list_models(capability: arg.CapabilityFilter = None) -> Annotated[CallToolResult, ModelList]:
         return await list_models_result(runtime, capability)
@@ -125,11 +126,13 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
     return {name: func_metadata(tool, skip_names=["ctx"]) for name, tool in tools.items()}
 
 
-async def run_generation(runtime: Runtime, call: ToolCall, progress: ProgressReporter) -> CallToolResult:
+async def run_generation(
+    runtime: Runtime, call: ToolCall, progress: ProgressReporter, shown: ResultOptions
+) -> CallToolResult:
     """Check everything that can be checked, then generate; every failure is a readable tool error."""
     try:
         request = await prepare(runtime, call)
-        return await generate(runtime, request, progress)
+        return await generate(runtime, request, progress, shown)
     except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError) as error:
         return error_result(runtime.redact(str(error)))
 
@@ -155,6 +158,13 @@ def readable_errors(
             )
 
     return guarded
+
+
+def options_for_client(runtime: Runtime, ctx: Context | None) -> ResultOptions:
+    """What results carry for the calling client (its preset, its protocol version, the settings)."""
+    if ctx is None:
+        return ResultOptions.from_settings(runtime.settings)
+    return options_for_request(runtime.settings, ctx.request_context)
 
 
 def reporter_for(ctx: Context | None) -> ProgressReporter:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import os
 import signal
+import sys
 from typing import TYPE_CHECKING, Any
 
 from mcp_server_siliconflow_image import __version__
@@ -40,7 +42,7 @@ def serve(settings: Settings) -> None:
         logger.warning("SILICONFLOW_API_KEY is not set: generate_image will answer how to set it")
     logger.info("saving images to %s", settings.image_dir)
     if settings.transport == "stdio":
-        server.run("stdio")
+        serve_stdio(server)
         return
     import uvicorn
 
@@ -58,6 +60,30 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
     uvicorn.Server(config).run()
     logger.info("stopped")
+
+
+def serve_stdio(server: MCPServer[Any]) -> None:
+    """Serve one client over stdin/stdout until it goes away, and say so on stderr rather than in a traceback.
+
+    A client ends the session by closing stdin; one that dies or closes its end of stdout mid-call makes
+    the next write fail with a broken pipe. Both are a normal end for a stdio server.
+    """
+    try:
+        server.run("stdio")
+    except BaseException as error:
+        if not _client_went_away(error):
+            raise
+        # Nothing more can reach the client; keep the interpreter's final flush from complaining too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        logger.info("the client closed its end of stdout (it quit or crashed): stopping; unanswered calls dropped")
+        return
+    logger.info("stdin closed: the client ended the session; stopping")
+
+
+def _client_went_away(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return all(_client_went_away(inner) for inner in error.exceptions)
+    return isinstance(error, BrokenPipeError | ConnectionResetError)
 
 
 def _exit_after_graceful_shutdown(signum: int, _: object) -> None:

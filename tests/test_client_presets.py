@@ -1,0 +1,242 @@
+"""Results every client can use: presets by clientInfo.name, old protocol versions, protocol details.
+
+Driven as the clients drive the server: raw JSON-RPC over stdio with the client's own name and protocol
+version (tests/raw_client.py), and the MCP SDK's client in memory for the current protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.client_presets import PRESETS, result_options
+from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.standin import RunningStandIn
+from tests.images import encode
+from tests.raw_client import RawStdioClient
+
+CONTENT_TYPES_2025_03_26 = {"text", "image", "audio", "resource"}
+"""The content block types protocol 2025-03-26 defines (no resource_link)."""
+
+
+class Session:
+    """A raw stdio client that has done its handshake: `call` returns a tool call's `result`."""
+
+    def __init__(self, client: RawStdioClient, init: dict[str, Any]) -> None:
+        self.client = client
+        self.init = init
+
+    def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        answer = self.client.request("tools/call", {"name": tool, "arguments": arguments})
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    def tools(self) -> dict[str, dict[str, Any]]:
+        return {tool["name"]: tool for tool in self.client.request("tools/list", {})["result"]["tools"]}
+
+
+@pytest.fixture
+def connect(server_env: dict[str, str]) -> Iterator[Any]:
+    clients: list[RawStdioClient] = []
+
+    def start(name: str, version: str = "2025-06-18", **env: str) -> Session:
+        client = RawStdioClient({**server_env, **env})
+        clients.append(client)
+        return Session(client, client.handshake(version, name=name))
+
+    yield start
+    for client in clients:
+        client.close()
+
+
+def kinds(result: dict[str, Any]) -> list[str]:
+    return [block["type"] for block in result["content"]]
+
+
+def test_a_2025_03_26_client_gets_only_its_content_types(connect: Any, standin: RunningStandIn, tmp_path: Path) -> None:
+    session = connect("old-client", "2025-03-26", SILICONFLOW_INPUT_DIRS=str(tmp_path))
+    assert session.init["result"]["protocolVersion"] == "2025-03-26"
+    source = tmp_path / "in.png"
+    source.write_bytes(encode("PNG", (64, 48)))
+    results = [
+        session.call("generate_image", {"prompt": "x", "batch_size": 2}),
+        session.call("generate_image", {"prompt": "x", "model": "black-forest-labs/FLUX.1-dev", "batch_size": 2}),
+        session.call("edit_image", {"image": str(source), "prompt": "make it blue"}),
+        session.call("list_models", {}),
+    ]
+    for result in results:
+        assert result.get("isError") is not True, result
+        assert set(kinds(result)) <= CONTENT_TYPES_2025_03_26, kinds(result)
+    generated = results[0]
+    text = next(block["text"] for block in generated["content"] if block["type"] == "text")
+    for image in generated["structuredContent"]["images"]:  # the links' information, as text
+        assert image["path"] in text and image["uri"] in text
+    saved = [Path(image["path"]).read_bytes() for image in generated["structuredContent"]["images"]]
+    shown = [base64.b64decode(block["data"]) for block in generated["content"] if block["type"] == "image"]
+    assert shown == saved and len(saved) == 2
+    assert len(results[1]["structuredContent"]["images"]) == 2  # the fan-out, too
+
+
+def test_a_current_client_still_gets_resource_links(connect: Any, standin: RunningStandIn) -> None:
+    session = connect("some-client", "2025-06-18")
+    assert kinds(session.call("generate_image", {"prompt": "x"})) == ["image", "resource_link", "text"]
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25"])
+def test_no_prompts_capability_is_advertised(connect: Any, standin: RunningStandIn, version: str) -> None:
+    capabilities = connect("raw", version).init["result"]["capabilities"]
+    assert "prompts" not in capabilities and "tools" in capabilities and "resources" in capabilities
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25"])
+def test_a_missing_resource_answers_resource_not_found(connect: Any, standin: RunningStandIn, version: str) -> None:
+    session = connect("raw", version)
+    answer = session.client.request("resources/read", {"uri": "siliconflow-image://images/20260101-000000_seed1_1.png"})
+    assert answer["error"]["code"] == -32002
+    assert "no saved image named" in answer["error"]["message"]
+
+
+@pytest.mark.anyio
+async def test_a_2026_client_gets_sep_2164s_invalid_params(standin: RunningStandIn, settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource("siliconflow-image://images/20260101-000000_seed1_1.png")
+    assert raised.value.code == -32602
+
+
+@pytest.mark.parametrize("name", ["claude-code", "codex-mcp-client", "Claude-Code"])
+def test_structured_output_presets_leave_it_out_and_the_schema_too(
+    connect: Any, standin: RunningStandIn, name: str
+) -> None:
+    session = connect(name)
+    assert "outputSchema" not in session.tools()["generate_image"]
+    result = session.call("generate_image", {"prompt": "x", "seed": 4})
+    assert "structuredContent" not in result
+    assert kinds(result) == ["image", "resource_link", "text"]
+    text = result["content"][-1]["text"]
+    assert "seed 4" in text and "Provider trace id: ti_" in text  # what the JSON would have said
+    assert "structuredContent" not in session.call("list_models", {})
+
+
+@pytest.mark.parametrize("name", ["claude-code", "codex-mcp-client"])
+def test_an_explicit_variable_wins_over_the_preset(connect: Any, standin: RunningStandIn, name: str) -> None:
+    session = connect(name, SILICONFLOW_STRUCTURED_OUTPUT="true")
+    assert "outputSchema" in session.tools()["generate_image"]
+    assert session.call("generate_image", {"prompt": "x"})["structuredContent"]["images"]
+
+
+def test_the_sdk_1x_default_name_gets_no_resource_links(connect: Any, standin: RunningStandIn) -> None:
+    result = connect("mcp", "2025-06-18").call("generate_image", {"prompt": "x"})
+    assert kinds(result) == ["image", "text"]
+    assert result["structuredContent"]["images"][0]["uri"].startswith("siliconflow-image://images/")
+
+
+def test_resource_links_variable_wins_over_the_preset(connect: Any, standin: RunningStandIn) -> None:
+    result = connect("mcp", "2025-06-18", SILICONFLOW_RESOURCE_LINKS="true").call("generate_image", {"prompt": "x"})
+    assert kinds(result) == ["image", "resource_link", "text"]
+
+
+def test_resource_links_can_be_turned_off_for_any_client(connect: Any, standin: RunningStandIn) -> None:
+    result = connect("some-client", SILICONFLOW_RESOURCE_LINKS="false").call("generate_image", {"prompt": "x"})
+    assert kinds(result) == ["image", "text"]
+
+
+def test_a_2026_sdk_client_named_mcp_keeps_its_links(settings: Settings) -> None:
+    """MCP SDK 2.x also defaults to the name "mcp", but speaks 2026-07-28 and handles resource links."""
+    assert result_options(settings, "mcp", "2026-07-28").resource_links is True
+    assert result_options(settings, "mcp", "2025-11-25").resource_links is False
+
+
+def test_a_flag_wins_over_the_preset_like_a_variable(settings: Settings) -> None:
+    from mcp_server_siliconflow_image.cli import build_parser, settings_from_args
+
+    options = build_parser().parse_args(["--structured-output", "true", "--resource-links", "true"])
+    chosen = settings_from_args(options)
+    assert result_options(chosen, "claude-code", "2025-06-18").structured_output is True
+    assert result_options(chosen, "mcp", "2025-06-18").resource_links is True
+
+
+def test_every_preset_says_why() -> None:
+    for preset in PRESETS:
+        assert preset.names and len(preset.evidence) > 40
+        assert any(value is not None for value in (preset.structured_output, preset.resource_links))
+
+
+def test_a_closed_stdin_ends_the_server_with_a_message(standin: RunningStandIn, server_env: dict[str, str]) -> None:
+    client = RawStdioClient(server_env)
+    client.handshake()
+    stderr = client.close()
+    assert client.process.returncode == 0
+    assert "stdin closed: the client ended the session; stopping" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_client_that_vanishes_mid_call_is_no_traceback_and_the_image_is_kept(
+    standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
+) -> None:
+    standin.state.inference_delay = 0.5
+    client = RawStdioClient(server_env)
+    client.handshake()
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "generate_image", "arguments": {"prompt": "x"}},
+        }
+    )
+    client.process.stdout.close()  # type: ignore[union-attr]  # the client dies before the answer
+    deadline = time.monotonic() + 30
+    while not list(image_dir.glob("*.png")):  # the paid-for image is saved although nobody will read the answer
+        assert time.monotonic() < deadline, "the image was never saved"
+        time.sleep(0.05)
+    time.sleep(1.0)  # the answer is written (and fails) right after the save
+    client.process.stdout = None  # closed above; close() must not read it
+    stderr = client.close()
+    assert client.process.returncode == 0
+    assert "the client closed its end of stdout" in stderr and "Traceback" not in stderr
+    assert len(list(image_dir.glob("*.png"))) == 1  # the paid-for image was saved before the answer failed
+
+
+def test_a_malformed_read_is_invalid_params_not_resource_not_found(connect: Any, standin: RunningStandIn) -> None:
+    answer = connect("raw", "2025-06-18").client.request("resources/read", {})
+    assert answer["error"]["code"] == -32602
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_presets_apply_to_sdk_clients_on_both_protocol_eras(
+    standin: RunningStandIn, settings: Settings, mode: str
+) -> None:
+    """A 2026-07-28 client names itself in each request's envelope, a legacy one at initialize: same preset."""
+    from mcp_types import ImageContent, Implementation
+
+    info = Implementation(name="claude-code", version="2.1")
+    async with Client(build_server(settings), client_info=info, mode=mode) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("generate_image", {"prompt": "x"})
+    assert tools["generate_image"].output_schema is None
+    assert not result.is_error and result.structured_content is None
+    assert any(isinstance(block, ImageContent) for block in result.content)
+
+
+def test_the_applied_preset_is_logged(standin: RunningStandIn, server_env: dict[str, str]) -> None:
+    client = RawStdioClient(server_env)
+    client.handshake(name="codex-mcp-client")
+    stderr = client.close()
+    assert "client 'codex-mcp-client' (protocol 2025-06-18): using the Codex preset" in stderr
+
+
+def test_a_bad_resource_links_value_names_the_variable() -> None:
+    from mcp_server_siliconflow_image.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="SILICONFLOW_RESOURCE_LINKS must be true or false"):
+        Settings.load({"SILICONFLOW_RESOURCE_LINKS": "perhaps"})
