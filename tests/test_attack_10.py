@@ -264,3 +264,66 @@ def test_every_tools_call_gets_an_answer_even_with_odd_json(
     finally:
         client.close()
     assert unanswered == [], f"requests {unanswered} got no answer within 10 s"
+
+
+def test_a_site_local_ipv6_address_is_not_fetched() -> None:
+    """`address_allowed` trusts `ipaddress.is_global`, which on Python 3.11 calls the deprecated site-local range
+    fec0::/10 global (it is reserved, RFC 3879, and still routed inside some networks), so an input URL resolving
+    to fec0::... is fetched although the guard promises to refuse reserved addresses."""
+    import ipaddress
+
+    from mcp_server_siliconflow_image.inputs import address_allowed
+
+    assert not address_allowed(ipaddress.ip_address("fec0::1"))
+    assert not address_allowed(ipaddress.ip_address("fec0::a9fe:a9fe"))
+
+
+async def test_resources_list_survives_an_image_deleted_while_listing(
+    settings: Settings, image_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`recent_images` stats each name after the scandir: an image deleted in between (a user tidying the folder,
+    a sibling instance) makes `stat` raise FileNotFoundError and the whole resources/list fails."""
+    from mcp_server_siliconflow_image import storage
+
+    image_dir.mkdir(parents=True)
+    kept, deleted = (image_dir / f"20260101-00000{n}-000000_seed1_1.png" for n in (1, 2))
+    for path in (kept, deleted):
+        path.write_bytes(encode("PNG", (32, 32)))
+    real_scandir = os.scandir
+
+    def scandir_then_delete(path: Any) -> list[os.DirEntry[str]]:
+        entries = list(real_scandir(path))
+        deleted.unlink(missing_ok=True)
+        return entries
+
+    with anyio.fail_after(CALL_SECONDS):
+        async with Client(build_server(settings)) as client:  # started (its start-up scan done) before the race
+            monkeypatch.setattr(storage.os, "scandir", scandir_then_delete)
+            listing = await client.list_resources()
+    assert [resource.name for resource in listing.resources] == [kept.name]
+
+
+def test_a_rescued_partial_whose_record_cannot_be_written_is_not_rescued_again_at_every_start(
+    image_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In `ImageStore._rescue` the temp file is unlinked only after `write_sidecar` succeeds: with a disk that has
+    room for the image but not its record, the rescued image is saved, the partial stays, and every later start
+    rescues it again: one more copy of the same image per restart."""
+    import errno
+
+    from mcp_server_siliconflow_image import storage
+
+    image_dir.mkdir(parents=True)
+    temp = image_dir / ".fedcba9876543210.partial"
+    temp.write_bytes(encode("PNG", (64, 64)))
+    old = temp.stat().st_mtime - 7200
+    os.utime(temp, (old, old))
+
+    def disk_full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage, "write_sidecar", disk_full)
+    for _ in range(3):  # three restarts
+        storage.ImageStore(image_dir).recover_partials()
+    images = [path.name for path in image_dir.iterdir() if path.suffix == ".png"]
+    assert len(images) == 1, images
