@@ -255,7 +255,7 @@ def test_every_tools_call_gets_an_answer_even_with_odd_json(
         for request_id, line in zip((201, 202), lines, strict=True):
             client.process.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
             client.process.stdin.flush()  # type: ignore[union-attr]
-            ready, _, _ = select.select([client.process.stdout], [], [], 10)
+            ready, _, _ = select.select([client.process.stdout], [], [], 10)  # type: ignore[type-var]
             if not ready:
                 unanswered.append(request_id)
                 continue
@@ -283,7 +283,6 @@ async def test_resources_list_survives_an_image_deleted_while_listing(
 ) -> None:
     """`recent_images` stats each name after the scandir: an image deleted in between (a user tidying the folder,
     a sibling instance) makes `stat` raise FileNotFoundError and the whole resources/list fails."""
-    from mcp_server_siliconflow_image import storage
 
     image_dir.mkdir(parents=True)
     kept, deleted = (image_dir / f"20260101-00000{n}-000000_seed1_1.png" for n in (1, 2))
@@ -298,7 +297,7 @@ async def test_resources_list_survives_an_image_deleted_while_listing(
 
     with anyio.fail_after(CALL_SECONDS):
         async with Client(build_server(settings)) as client:  # started (its start-up scan done) before the race
-            monkeypatch.setattr(storage.os, "scandir", scandir_then_delete)
+            monkeypatch.setattr(os, "scandir", scandir_then_delete)
             listing = await client.list_resources()
     assert [resource.name for resource in listing.resources] == [kept.name]
 

@@ -131,6 +131,12 @@ async def _receive_all(
             report.failed.append(_failure(made, error, report.answered_at))
             if pending is not None:
                 pending.discard()
+        except Exception as error:  # one image's surprise must not cost the batch's other, paid images
+            logger.exception("image %d of %d failed unexpectedly", made.index, len(outputs))
+            unexpected = ProviderError(f"fetching it failed unexpectedly ({type(error).__name__}); nothing was saved.")
+            report.failed.append(_failure(made, unexpected, report.answered_at))
+            if pending is not None:
+                pending.discard()
         done += 1
         await progress.update(f"downloaded {done}/{len(outputs)}")
 

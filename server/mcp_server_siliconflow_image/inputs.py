@@ -45,7 +45,10 @@ _BASE64_IMAGE_STARTS = ("iVBORw0KGgo", "/9j/", "UklGR")
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/=\s_-]+$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+_NOT_PUBLIC_V6 = tuple(
+    ipaddress.ip_network(network)
+    for network in ("64:ff9b:1::/48", "fec0::/10", "3fff::/20", "5f00::/16")  # local NAT64, site-local, docs, SRv6
+)
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -145,7 +148,10 @@ def _decode_base64(field: str, text: str, max_bytes: int) -> bytes:
 
 
 def _read_local(field: str, text: str, policy: InputPolicy) -> bytes:
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as error:  # "~someone/..." for a user this machine does not know
+        raise InputImageError(f"{field}: {text!r} names a home folder this machine does not have.") from error
     if not path.is_absolute():
         raise InputImageError(f"{field}: {text!r} is not an absolute path; give the full path to the image file.")
     if not policy.allowed_dirs:
@@ -236,7 +242,9 @@ def address_allowed(address: IPAddress) -> bool:
     inner = embedded_ipv4(address)
     if inner is not None:
         return address_allowed(inner)
-    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
+    if isinstance(address, ipaddress.IPv6Address) and (
+        address.is_site_local or any(address in network for network in _NOT_PUBLIC_V6)
+    ):
         return False
     return address.is_global and not address.is_multicast
 
@@ -270,10 +278,10 @@ async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
             for _ in range(MAX_REDIRECTS + 1):
                 target = await _checked_target(field, url)
                 extensions = {"sni_hostname": target.parts.hostname} if target.parts.scheme == "https" else {}
-                request = http.build_request(
-                    "GET", target.connect_url, headers={"Host": target.host_header}, extensions=extensions
-                )
                 try:
+                    request = http.build_request(
+                        "GET", target.connect_url, headers={"Host": target.host_header}, extensions=extensions
+                    )
                     response = await http.send(request, stream=True)
                     try:
                         if response.is_redirect and "location" in response.headers:
@@ -290,6 +298,8 @@ async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
                     raise InputImageError(
                         f"{field} is larger than the {policy.max_bytes / 1e6:.0f} MB input limit."
                     ) from error
+                except httpx.InvalidURL as error:
+                    raise InputImageError(f"{field}: {_safe(url)[:200]} is not a valid URL ({error}).") from error
                 except httpx.HTTPError as error:
                     raise InputImageError(
                         f"{field}: downloading {_safe(url)} failed ({type(error).__name__})."

@@ -16,11 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
@@ -64,6 +64,7 @@ HINTS = {
 DOWNLOAD_ATTEMPTS = 3
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_MESSAGE_CHARS = 300
+MAX_TOLD_WAIT_SECONDS = 86_400.0
 JSON_HEADROOM_BYTES = 1024 * 1024
 TRACE_ID_HEADER = "x-siliconcloud-trace-id"
 """Every SiliconFlow answer carries one; its support needs it to find a request."""
@@ -97,17 +98,42 @@ class ProviderImage(BaseModel):
     b64_json: str | None = None
 
 
+def _number_or_none(value: object) -> object:
+    """Decorative fields (timings, seed) of an answer never sink it: an odd value (`"1.2s"`) reads as unknown."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    try:
+        return float(str(value)) if "." in str(value) else int(str(value))
+    except ValueError:
+        return None
+
+
+LenientFloat = Annotated[float | None, BeforeValidator(_number_or_none)]
+LenientInt = Annotated[int | None, BeforeValidator(lambda value: _whole(_number_or_none(value)))]
+
+
+def _whole(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and float(value).is_integer() else None
+
+
 class Timings(BaseModel):
     model_config = ConfigDict(extra="allow")
-    inference: float | None = None
+    inference: LenientFloat = None
 
 
 class GenerationResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
     images: list[ProviderImage] = Field(default_factory=list)
     data: list[ProviderImage] = Field(default_factory=list)
-    seed: int | None = None
+    seed: LenientInt = None
     timings: Timings | None = None
+
+    @field_validator("timings", mode="before")
+    @classmethod
+    def _timings_or_none(cls, value: object) -> object:
+        return value if isinstance(value, dict) else None
 
     @property
     def outputs(self) -> list[ProviderImage]:
@@ -199,8 +225,10 @@ class ProviderClient:
         """
         if deadline is None:
             deadline = time.monotonic() + self._settings.timeout
+        asked = payload.get("batch_size")
+        images = asked if isinstance(asked, int) and asked > 0 else 1
         response = await self._request_with_retries(
-            "POST", self._settings.generations_url, deadline, on_retry, json=payload
+            "POST", self._settings.generations_url, deadline, on_retry, json=payload, images=images
         )
         trace_id = trace_id_of(response)
         try:
@@ -292,27 +320,33 @@ class ProviderClient:
 
     def _asked_to_wait(self, failure: ProviderError, wait: float) -> ProviderError:
         """The provider's Retry-After reaches past the call's deadline: obey it by answering now, saying when."""
-        when = datetime.now(UTC) + timedelta(seconds=wait)
+        if wait > MAX_TOLD_WAIT_SECONDS:  # also a garbage or infinite header: no date that far can be printed
+            when_text = "much later (it asks for more than a day)"
+        else:
+            when_text = f"{datetime.now(UTC) + timedelta(seconds=wait):%H:%M:%S} UTC"
         return ProviderError(
-            f"{failure} The provider asks to wait {wait:.0f} s before trying again (Retry-After), longer than "
-            f"the time left within SILICONFLOW_TIMEOUT={self._settings.timeout:g} s: try again after "
-            f"{when:%H:%M:%S} UTC.",
+            f"{failure} The provider asks to wait {min(wait, MAX_TOLD_WAIT_SECONDS):.0f} s before trying again "
+            f"(Retry-After), longer than the time left within SILICONFLOW_TIMEOUT={self._settings.timeout:g} s: "
+            f"try again {'after ' if wait <= MAX_TOLD_WAIT_SECONDS else ''}{when_text}.",
             status=failure.status,
             code=failure.code,
         )
 
-    async def _attempt(self, method: str, url: str, deadline: float, **options: Any) -> httpx.Response | ProviderError:
+    async def _attempt(
+        self, method: str, url: str, deadline: float, *, images: int = 1, **options: Any
+    ) -> httpx.Response | ProviderError:
         """One request, bounded by the deadline and in size; a connection failure is returned (it may be retried).
 
         The answer is read with a cap, so a runaway or hostile endpoint cannot exhaust memory: the largest
-        legitimate answer carries one image of SILICONFLOW_MAX_IMAGE_BYTES as base64, plus room for the JSON.
+        legitimate answer carries the `images` asked for, each at most SILICONFLOW_MAX_IMAGE_BYTES as base64,
+        plus room for the JSON.
         """
         key = self.require_key()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return self._timeout_error()
         timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
-        limit = base64_length(self._settings.max_download_bytes) + JSON_HEADROOM_BYTES
+        limit = images * base64_length(self._settings.max_download_bytes) + JSON_HEADROOM_BYTES
         with anyio.move_on_after(remaining) as scope:
             try:
                 request = self._http.build_request(
@@ -412,6 +446,8 @@ class ProviderClient:
                 f"Downloading the image took longer than its {self._settings.download_seconds:g} s budget "
                 "(the provider's link may still work for up to an hour).",
             )
+        except httpx.InvalidURL as error:
+            return ProviderError(f"The provider's image link is not a usable URL ({error}); nothing was saved.")
         except httpx.HTTPError as error:
             return ProviderError(f"Downloading the image failed ({type(error).__name__}).", retryable=True)
         if not check_complete(bytes(pending.head), pending.tail(16), pending.size):
@@ -425,7 +461,14 @@ class ProviderClient:
                 'the "env" block of this server in claude_desktop_config.json) or pass --api-key; '
                 "get a key at https://cloud.siliconflow.cn/account/ak."
             )
-        return self._settings.api_key.reveal()
+        key = self._settings.api_key.reveal()
+        if not (key.isascii() and key.isprintable()):
+            position = next(index for index, char in enumerate(key, 1) if not (char.isascii() and char.isprintable()))
+            raise ProviderError(
+                f"SILICONFLOW_API_KEY contains a character no HTTP header can carry (character {position}, "
+                "often an invisible space pasted with the key). Copy the key again and set it without it."
+            )
+        return key
 
     def _status_error(self, response: httpx.Response) -> ProviderError:
         code, message = _error_details(response)

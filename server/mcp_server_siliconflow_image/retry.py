@@ -7,6 +7,7 @@ crowd of agents does not retry in lockstep, and a provider's `Retry-After` is ho
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -41,9 +42,11 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return 0.0 if math.isnan(seconds) else max(0.0, seconds)
     try:
         return max(0.0, parsedate_to_datetime(text).timestamp() - time.time())
     except (TypeError, ValueError, IndexError, OverflowError):

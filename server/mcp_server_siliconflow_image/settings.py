@@ -5,6 +5,7 @@ The names are a public contract (README's "Configuration"): client configs and i
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,8 @@ class SettingsError(ValueError):
 
 MIN_REDACTED_PREFIX = 6
 """A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
+MIN_REDACTED_RUN = 8
+"""Any other run of the key this long is hidden too (an echo wrapped over two lines shows both halves)."""
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -61,6 +64,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         for length in range(len(secret) - 1, MIN_REDACTED_PREFIX - 1, -1):
             if secret[:length] in text:
                 text = text.replace(secret[:length], "[redacted]")
+        for length in range(len(secret) - 1, MIN_REDACTED_RUN - 1, -1):  # a key wrapped over lines, or its end
+            for start in range(1, len(secret) - length + 1):
+                if secret[start : start + length] in text:
+                    text = text.replace(secret[start : start + length], "[redacted]")
     return text
 
 
@@ -197,7 +204,7 @@ def _positive_number(variable: str, value: str) -> float:
         number = float(value)
     except ValueError:
         number = -1.0
-    if number <= 0:
+    if not (math.isfinite(number) and number > 0):
         raise SettingsError(f"{variable} must be a number of seconds greater than 0, got {value!r}")
     return number
 

@@ -40,6 +40,8 @@ STALE_PARTIAL_SECONDS = 3600.0
 """A temporary file untouched this long belongs to no live download (each has a far shorter time limit)."""
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+_NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
+"""Opening a FIFO planted under an image's name must fail fast, not wait for a writer."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,7 @@ class ImageStore:
         if not _SAFE_NAME.fullmatch(name) or name.endswith(_TEMP_SUFFIX) or mime_type_for(PurePath(name)) == _UNKNOWN:
             raise FileNotFoundError(f"no saved image named {name!r}")
         try:
-            descriptor = os.open(self.root / name, os.O_RDONLY | _NO_FOLLOW | _BINARY)
+            descriptor = os.open(self.root / name, os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING | _BINARY)
         except OSError as error:
             raise FileNotFoundError(f"no saved image named {name!r}") from error
         with os.fdopen(descriptor, "rb") as handle:
@@ -302,6 +304,9 @@ class ImageStore:
         with open(temp, "rb") as handle:
             if not _lock(handle):
                 return None  # a live download holds it
+            if os.fstat(handle.fileno()).st_nlink > 1:  # killed between naming it and removing the temp name
+                temp.unlink(missing_ok=True)
+                return None
             data = handle.read()
             saved: SavedImage | None = None
             if not temp.name.startswith(".write-check-") and ".json." not in temp.name:
@@ -312,9 +317,13 @@ class ImageStore:
                 if image is not None and check_complete(data[:HEAD_BYTES], data[-16:], len(data)):
                     stamp = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
                     saved = self.save(data, image, seed=None, index=1)
-                    note = "Recovered at start-up from a download a stopped server had not finished naming."
-                    write_sidecar(saved, {"recovered": True, "received": stamp.isoformat(), "notes": [note]})
+                    temp.unlink(missing_ok=True)  # rescued once: never again, whatever happens to its record
                     logger.warning("recovered an interrupted image as %s", saved.path.name)
+                    note = "Recovered at start-up from a download a stopped server had not finished naming."
+                    try:
+                        write_sidecar(saved, {"recovered": True, "received": stamp.isoformat(), "notes": [note]})
+                    except OSError as error:
+                        logger.warning("no record for %s: %s", saved.path.name, describe_os_error(error))
             temp.unlink(missing_ok=True)
             return saved
 
@@ -401,6 +410,11 @@ def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[L
     if before is not None:
         names = [name for name in names if name < before]
     page = names[:limit]
-    infos = [(name, (root / name).stat(follow_symlinks=False)) for name in page]
-    images = [ListedImage(name, info.st_size, info.st_mtime) for name, info in infos]
+    images = []
+    for name in page:
+        try:
+            info = (root / name).stat(follow_symlinks=False)
+        except FileNotFoundError:  # deleted since the scan (a user tidying up, a sibling instance)
+            continue
+        images.append(ListedImage(name, info.st_size, info.st_mtime))
     return images, (page[-1] if len(names) > limit else None)
