@@ -13,6 +13,7 @@ from mcp_server_siliconflow_image.resources import register_resources
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.tools import register_tools
 from mcp_server_siliconflow_image.validation import FriendlyArgumentErrors
+from mcp_server_siliconflow_image.viewer import ViewOnlyForAppHosts, viewer_extension
 
 SERVER_NAME = "siliconflow-image"
 INSTRUCTIONS = """Image generation with SiliconFlow. generate_image turns a prompt into images; the pictures
@@ -36,8 +37,10 @@ def build_server(settings: Settings) -> MCPServer[Runtime]:
         website_url="https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image",
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+        extensions=[viewer_extension()],
     )
     server.middleware.append(FriendlyArgumentErrors(server))
+    server.middleware.append(ViewOnlyForAppHosts(server))  # before (outside) the saved-images listing
     register_tools(server, runtime)
     register_resources(server, runtime.store)
     return server

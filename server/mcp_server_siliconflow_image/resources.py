@@ -3,7 +3,8 @@
 URIs name files inside the image folder only (`siliconflow-image://images/<file name>`); they never
 reveal host paths and can never reach outside that folder. One template per image type, because a
 template carries the MIME type the client is told. `resources/list` pages through the saved images,
-newest first, for remote clients that want to browse what was made.
+newest first, for remote clients that want to browse what was made. Each image's JSON sidecar (how it
+was made) is readable at the image's URI plus `.json`, so a client can show a prompt next to its picture.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ PAGE_SIZE = 50
 def register_resources(server: MCPServer[Any], store: ImageStore) -> None:
     for mime_type, extension in EXTENSIONS.items():
         _register_template(server, store, mime_type, extension)
+    _register_sidecar_template(server, store)
     server.middleware.append(RecentImagesListing(store))
 
 
@@ -49,6 +51,25 @@ def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str
         description="A full-size image this server generated and saved.",
         mime_type=mime_type,
     )(read_saved_image)
+
+
+def _register_sidecar_template(server: MCPServer[Any], store: ImageStore) -> None:
+    async def read_sidecar(name: str) -> str:
+        if PurePath(name).suffix.lstrip(".").lower() not in EXTENSIONS.values():
+            raise ResourceError(f"{name}.json is not the sidecar of a saved image (<image file>.json)")
+        try:
+            path = store.resolve_uri(f"{name}.json")
+        except FileNotFoundError as error:
+            raise ResourceError(f"{error}; the image has no sidecar (saved by an older version?)") from error
+        return await anyio.Path(path).read_text(encoding="utf-8")
+
+    server.resource(
+        RESOURCE_PREFIX + "{name}.json",
+        name="saved-image-sidecar",
+        title="How a saved image was made",
+        description="JSON sidecar of a saved image: prompt, model, seed, the arguments sent, size and sha256.",
+        mime_type="application/json",
+    )(read_sidecar)
 
 
 class RecentImagesListing:

@@ -17,6 +17,7 @@ from mcp_server_siliconflow_image.payload import InvalidArgumentError, build_req
 from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import ProviderError
 from mcp_server_siliconflow_image.results import GenerationResult
+from mcp_server_siliconflow_image.viewer import VIEW_TOOL_META
 
 GENERATE_DESCRIPTION = """Generate images from a text prompt with SiliconFlow (Kolors, FLUX, Qwen-Image, SD).
 
@@ -94,7 +95,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         title="Generate image",
         description=GENERATE_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Generate image"}),
-        meta=_LARGE_RESULT_META,
+        meta={**_LARGE_RESULT_META, **VIEW_TOOL_META},
         structured_output=structured,
     )
     server.add_tool(
@@ -102,7 +103,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         title="Edit image",
         description=EDIT_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Edit image"}),
-        meta=_LARGE_RESULT_META,
+        meta={**_LARGE_RESULT_META, **VIEW_TOOL_META},
         structured_output=structured,
     )
     server.add_tool(
