@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ FIRST = {"prompt": "a lighthouse at dusk, oil painting", "batch_size": 4, "seed"
 EARLIER_PROMPT = "a paper kite over green hills"
 NEW_PROMPT = "a lighthouse in a winter storm"
 EDIT_INSTRUCTION = "make it snow"
+MARKUP = {"prompt": '<img src=x onerror="alert(1)"> a <b>bold</b> "heron"', "batch_size": 2, "seed": 9}
 INFERENCE_SECONDS = 0.2
 PREVIEW_BUDGET = "60000"
 """Small enough that every inline image is a preview, so the view must fetch each original through the host."""
@@ -102,6 +102,7 @@ class Scenario:
     image_dir: Path
     earlier: dict[str, Any]
     provider_requests: list[dict[str, Any]]
+    artifacts: Path
 
     def step(self, name: str) -> dict[str, Any]:
         step: dict[str, Any] = self.steps[name]
@@ -109,38 +110,43 @@ class Scenario:
         return step
 
 
-@pytest.fixture(scope="module")
-def scenario(
-    viewer_tools: ViewerTools, _standin_server: RunningStandIn, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Scenario]:
-    standin = _standin_server
+def run_scenario(
+    name: str,
+    tools: ViewerTools,
+    standin: RunningStandIn,
+    root: Path,
+    server_env: dict[str, str],
+    earlier: bool = False,
+) -> Scenario:
+    """Start the real server over HTTP against the stand-in, then drive scenario `name` in the browser."""
     standin.state.reset()
     standin.state.inference_delay = INFERENCE_SECONDS
-    root = tmp_path_factory.mktemp("viewer")
-    image_dir, home = root / "images", root / "home"
+    image_dir, home, artifacts = root / "images", root / "home", ARTIFACTS / name
     home.mkdir()
     env = {
         "SILICONFLOW_API_KEY": API_KEY,
         "SILICONFLOW_BASE_URL": standin.base_url,
         "SILICONFLOW_IMAGE_DIR": str(image_dir),
         "SILICONFLOW_INPUT_DIRS": str(image_dir),  # over HTTP, edit_image reads local files only from here
-        "SILICONFLOW_INLINE_MAX_BYTES": PREVIEW_BUDGET,
         "HOME": str(home),
         "NO_PROXY": "127.0.0.1,localhost",
+        **server_env,
     }
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    shutil.rmtree(artifacts, ignore_errors=True)
     try:
         with running_http_server(env) as (base, _):
-            earlier = _generate_earlier_images(f"{base}/mcp")
+            made_before = _generate_earlier_images(f"{base}/mcp") if earlier else {}
             config = {
+                "scenario": name,
                 "cache": str(NODE_DIR),
                 "hostDir": str(HOST_DIR),
-                "bundle": str(viewer_tools.bundle),
-                "chromium": viewer_tools.chromium,
+                "bundle": str(tools.bundle),
+                "chromium": tools.chromium,
                 "mcpUrl": f"{base}/mcp",
                 "standin": standin.origin,
-                "artifacts": str(ARTIFACTS),
+                "artifacts": str(artifacts),
                 "firstArguments": FIRST,
+                "markupArguments": MARKUP,
                 "earlierPrompt": EARLIER_PROMPT,
                 "newPrompt": NEW_PROMPT,
                 "editInstruction": EDIT_INSTRUCTION,
@@ -153,10 +159,28 @@ def scenario(
                 env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
             )
             assert done.returncode == 0, done.stderr[-4000:]
-        report = json.loads((ARTIFACTS / "report.json").read_text())
-        yield Scenario(report["steps"], report, image_dir, earlier, list(standin.state.requests))
+        report = json.loads((artifacts / "report.json").read_text())
+        return Scenario(report["steps"], report, image_dir, made_before, list(standin.state.requests), artifacts)
     finally:
         standin.state.reset()
+
+
+@pytest.fixture(scope="module")
+def scenario(
+    viewer_tools: ViewerTools, _standin_server: RunningStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Scenario:
+    """Everything a user can do, on a host that offers everything; inline images are previews."""
+    env = {"SILICONFLOW_INLINE_MAX_BYTES": PREVIEW_BUDGET}
+    return run_scenario("full", viewer_tools, _standin_server, tmp_path_factory.mktemp("viewer"), env, earlier=True)
+
+
+@pytest.fixture(scope="module")
+def degraded(
+    viewer_tools: ViewerTools, _standin_server: RunningStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Scenario:
+    """Text-only results without inline images, on a host with only tool calls and resource reads."""
+    env = {"SILICONFLOW_STRUCTURED_OUTPUT": "false", "SILICONFLOW_INLINE_MAX_BYTES": "0"}
+    return run_scenario("degraded", viewer_tools, _standin_server, tmp_path_factory.mktemp("degraded"), env)
 
 
 def _generate_earlier_images(url: str) -> dict[str, Any]:
@@ -233,7 +257,7 @@ def test_the_view_follows_the_host_theme_and_fonts(scenario: Scenario) -> None:
     assert light["theme"] == "light" and light["background"] == "rgb(255, 255, 255)"
     assert dark["background"] == "rgb(27, 28, 31)" and dark["color"] == "rgb(236, 238, 242)"
     assert dark["scheme"] == "dark"
-    shots = {name: (ARTIFACTS / f"viewer-{name}.png").read_bytes() for name in ("light", "dark", "narrow")}
+    shots = {name: (scenario.artifacts / f"viewer-{name}.png").read_bytes() for name in ("light", "dark", "narrow")}
     assert all(shot.startswith(b"\x89PNG") for shot in shots.values())
     assert shots["light"] != shots["dark"]
 
@@ -371,3 +395,48 @@ def test_every_image_the_view_made_is_saved_with_its_sidecar(scenario: Scenario)
     assert {uri.removeprefix("siliconflow-image://images/") for uri in shown} <= saved
     assert len(saved) == len(shown) + 2, "the two earlier images, and every image the view asked for"
     assert all((scenario.image_dir / f"{name}.json").exists() for name in saved)
+
+
+def test_a_failed_call_shows_its_message_not_a_blank_frame(degraded: Scenario) -> None:
+    step = degraded.step("first-error")
+    assert step["run"]["state"] == "error"
+    assert "HTTP 400" in step["run"]["error"] and "The parameter is invalid" in step["run"]["error"]
+    assert step["visible"]["statusHidden"] and "The parameter is invalid" in step["visible"]["text"]
+
+
+def test_text_only_results_without_inline_images_still_show_everything(degraded: Scenario) -> None:
+    step = degraded.step("text-only")
+    images = step["run"]["images"]
+    assert len(images) == 2 and all(image["decoded"] for image in images)
+    saved = sorted(path for path in degraded.image_dir.glob("*_seed9_*.png"))
+    assert [image["sha256"] for image in images] == [hashlib.sha256(path.read_bytes()).hexdigest() for path in saved]
+    for image, path in zip(images, saved, strict=True):
+        assert image["facts"]["seed"] == "9" and image["facts"]["model"] == "Kwai-Kolors/Kolors"
+        assert image["facts"]["size"] == "1024 × 1024" and f"{path.stat().st_size:,} B" in image["facts"]["bytes"]
+        assert image["facts"]["time"] == f"{INFERENCE_SECONDS} s", "timing comes from the sidecar"
+        assert image["prompt"] == MARKUP["prompt"], "the prompt is shown as text, markup and all"
+    assert step["markup"] == {"injected": 0, "heading": f"“{MARKUP['prompt']}”"}
+
+
+def test_actions_the_host_cannot_serve_are_disabled_and_say_why(degraded: Scenario) -> None:
+    buttons = degraded.step("text-only")["buttons"]
+    first = sorted(degraded.image_dir.glob("*_seed9_1.png"))[0]
+    assert buttons["download"]["disabled"] and str(first) in buttons["download"]["title"]
+    assert buttons["use"]["disabled"] and "cannot pass" in buttons["use"]["title"]
+    assert not buttons["more"]["disabled"] and not buttons["edit"]["disabled"]
+    full_size = degraded.step("in-frame-full-size")
+    assert full_size["width"] == 1024 and full_size["displayModes"] == [], "no fullscreen asked of a host without it"
+
+
+def test_edit_works_from_a_text_only_result(degraded: Scenario) -> None:
+    step = degraded.step("edit-from-text")
+    second = sorted(degraded.image_dir.glob("*_seed9_2.png"))[0]
+    assert step["call"]["name"] == "edit_image"
+    assert step["call"]["arguments"] == {"image": str(second), "prompt": EDIT_INSTRUCTION}
+    assert step["run"]["images"] and all(image["decoded"] for image in step["run"]["images"])
+
+
+def test_a_cancelled_call_and_a_view_opened_alone_say_so(degraded: Scenario) -> None:
+    assert "cancelled" in degraded.step("cancelled")["status"]
+    assert "MCP host" in degraded.step("standalone")["status"]
+    assert degraded.report["pageErrors"] == []

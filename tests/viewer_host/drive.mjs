@@ -14,7 +14,8 @@ import { join } from "node:path";
 const config = JSON.parse(process.argv[2]);
 const { chromium } = createRequire(join(config.cache, "package.json"))("playwright-core");
 const STEP_TIMEOUT = 30000;
-const VIEW = "#view-1";
+let VIEW = "#view-1";  // the iframe of the view being driven; one per tool call the "model" makes
+const useView = (number) => { VIEW = `#view-${number}`; };
 mkdirSync(config.artifacts, { recursive: true });
 
 // ---- the host page's origin: static files, and /mcp relayed to the real server ----
@@ -142,6 +143,17 @@ try {
 
   await step("tools", async () => ({ tools: await page.evaluate((url) => window.testHost.connect(url), "/mcp") }));
 
+  if (config.scenario === "degraded") await degradedScenario();
+  else await fullScenario();
+  await step("final-log", async () => ({ log: await hostLog() }));
+} finally {
+  writeFileSync(join(config.artifacts, "report.json"), JSON.stringify(report, null, 2));
+  await browser.close().catch(() => {});
+  server.closeAllConnections();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+async function fullScenario() {
   await step("first", async () => {
     const answer = await page.evaluate(({ args }) => window.testHost.callToolAsModel("generate_image", args)
       .then((out) => ({ rendered: out.rendered, uiMeta: out.uiMeta, structured: out.result.structuredContent })), { args: config.firstArguments });
@@ -324,13 +336,74 @@ try {
     return { run: await readRun(0) };
   });
 
-  await step("final-log", async () => ({ log: await hostLog() }));
-} finally {
-  writeFileSync(join(config.artifacts, "report.json"), JSON.stringify(report, null, 2));
-  await browser.close().catch(() => {});
-  server.closeAllConnections();
-  server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
+
+// A poorer world: results without structuredContent or inline images, a host without downloads,
+// model messages or fullscreen, a prompt full of markup, a failed first call, a cancelled call.
+async function degradedScenario() {
+  const poorHost = { capabilities: { serverTools: {}, serverResources: {} }, displayModes: ["inline"] };
+
+  await step("first-error", async () => {
+    await injectFaults([{ status: 400, body: { code: 20015, message: "The parameter is invalid. Please check again.", data: null } }]);
+    await page.evaluate(({ args, options }) => window.testHost.callToolAsModel("generate_image", args, options), { args: { prompt: "anything" }, options: poorHost });
+    useView(1);
+    const frame = await viewFrame();
+    await frame.waitForFunction(() => document.querySelector("#runs > .run") && document.querySelector("#runs > .run").dataset.state === "error");
+    const visible = await frame.evaluate(() => ({
+      statusHidden: document.getElementById("status").hidden, text: document.body.innerText,
+    }));
+    return { run: await readRun(0), visible };
+  });
+
+  await step("text-only", async () => {
+    await page.evaluate(({ args, options }) => window.testHost.callToolAsModel("generate_image", args, options), { args: config.markupArguments, options: poorHost });
+    useView(2);
+    await waitForRuns(1);
+    const frame = await viewFrame();
+    const markup = await frame.evaluate(() => ({
+      injected: document.querySelectorAll('img[src="x"], #runs b').length,
+      heading: document.querySelector("#runs h2").textContent,
+    }));
+    const buttons = await frame.evaluate(() => Object.fromEntries([...document.querySelector("#runs article.card .actions").querySelectorAll("button")]
+      .map((button) => [button.dataset.action, { disabled: button.disabled, title: button.title }])));
+    return { run: await readRun(0), markup, buttons, log: await hostLog() };
+  });
+
+  await step("in-frame-full-size", async () => {
+    await cardButton(0, 0, "full").click();
+    const frame = await viewFrame();
+    await frame.waitForFunction(() => !document.getElementById("lightbox").hidden && document.getElementById("lightbox-image").naturalWidth > 0);
+    const width = await frame.evaluate(() => document.getElementById("lightbox-image").naturalWidth);
+    await page.keyboard.press("Escape");
+    await frame.waitForFunction(() => document.getElementById("lightbox").hidden);
+    return { width, displayModes: (await hostLog()).displayModes };
+  });
+
+  await step("edit-from-text", async () => {
+    await cardButton(0, 1, "edit").click();
+    await page.frameLocator(VIEW).locator("form.ask textarea").fill(config.editInstruction);
+    await page.frameLocator(VIEW).locator('form.ask button[type="submit"]').click();
+    await waitForRuns(2);
+    return { call: await lastCall(), run: await readRun(0) };
+  });
+
+  await step("cancelled", async () => {
+    await page.evaluate(({ options }) => window.testHost.callToolAsModel("generate_image", { prompt: "never mind" }, { ...options, cancel: true }), { options: poorHost });
+    useView(3);
+    const frame = await viewFrame();
+    await frame.waitForFunction(() => /cancelled/.test(document.getElementById("status").textContent));
+    return { status: await frame.evaluate(() => document.getElementById("status").textContent) };
+  });
+
+  await step("standalone", async () => {
+    const html = await page.evaluate(() => window.testHost.viewHtml("ui://siliconflow-image/viewer.html"));
+    const alone = await page.context().newPage();
+    await alone.setContent(html);
+    const status = await alone.textContent("#status");
+    await alone.close();
+    return { status };
+  });
+}
+
 process.stdout.write(JSON.stringify({ report: join(config.artifacts, "report.json") }) + "\n");
 process.exit(0);  // the relay's open event streams would keep Node running

@@ -59,24 +59,31 @@ async function connect(url) {
   return tools.map((tool) => ({ name: tool.name, resourceUri: getToolUiResourceUri(tool) ?? null }));
 }
 
-function hostContextFor(tool, theme, width) {
+const FULL_CAPABILITIES = {
+  serverTools: {}, serverResources: {}, downloadFile: {}, openLinks: {},
+  message: { text: {} }, updateModelContext: { text: {}, structuredContent: {} },
+};
+
+function hostContextFor(tool, theme, width, displayModes) {
   return {
     theme,
     platform: "web",
     locale: "en-US",
     displayMode: "inline",
-    availableDisplayModes: ["inline", "fullscreen"],
+    availableDisplayModes: displayModes,
     containerDimensions: { width, maxHeight: 8000 },
     styles: { variables: THEMES[theme], css: { fonts: FONTS } },
     toolInfo: { tool },
   };
 }
 
-// The model calls `name` with `args`: call it, and render its view when it has one.
-async function callToolAsModel(name, args, { theme = "light", width = 900 } = {}) {
+// The model calls `name` with `args`: call it, and render its view when it has one. Options make a
+// poorer host: fewer capabilities, no fullscreen, or a call the user cancels before it ran.
+async function callToolAsModel(name, args, options = {}) {
+  const { theme = "light", width = 900, capabilities = FULL_CAPABILITIES, displayModes = ["inline", "fullscreen"], cancel = false } = options;
   const tool = tools.find((candidate) => candidate.name === name);
   const uri = tool && getToolUiResourceUri(tool);
-  const resultPromise = client.callTool({ name, arguments: args });
+  const resultPromise = cancel ? null : client.callTool({ name, arguments: args });
   if (!uri) return { rendered: false, result: await resultPromise };
 
   const read = await client.readResource({ uri });
@@ -93,12 +100,12 @@ async function callToolAsModel(name, args, { theme = "light", width = 900 } = {}
   iframe.style.height = "160px";
   document.getElementById("chat").append(iframe);
 
-  let context = hostContextFor(tool, theme, width);
+  let context = hostContextFor(tool, theme, width, displayModes);
   let inlineSize = {};
   const bridge = new AppBridge(
     null,
     { name: "viewer-test-host", version: "1.0.0" },
-    { serverTools: {}, serverResources: {}, downloadFile: {}, message: { text: {} }, updateModelContext: { text: {}, structuredContent: {} }, openLinks: {} },
+    capabilities,
     { hostContext: context },
   );
   bridge.oncalltool = async (params) => {
@@ -158,8 +165,13 @@ async function callToolAsModel(name, args, { theme = "light", width = 900 } = {}
   iframe.srcdoc = withCsp(contents.text, contentSecurityPolicy(uiMeta.csp));
   await initialized;
   await bridge.sendToolInput({ arguments: args });
-  const result = await resultPromise;
-  await bridge.sendToolResult(result);
+  let result = null;
+  if (cancel) {
+    await bridge.sendToolCancelled({ reason: "user action" });
+  } else {
+    result = await resultPromise;
+    await bridge.sendToolResult(result);
+  }
 
   const view = {
     iframe,
@@ -178,8 +190,13 @@ async function callToolAsModel(name, args, { theme = "light", width = 900 } = {}
   return { rendered: true, view: number, uiMeta, result };
 }
 
+async function viewHtml(uri) {
+  return (await client.readResource({ uri })).contents[0].text;
+}
+
 window.testHost = {
   connect,
+  viewHtml,
   callToolAsModel,
   log,
   view: (number) => views[number - 1],
