@@ -369,7 +369,9 @@ def test_history_lists_earlier_images_that_can_be_opened_and_refined(scenario: S
 
 
 def test_failures_show_as_readable_messages(scenario: Scenario) -> None:
-    failed_call = scenario.step("provider-error")["run"]
+    step = scenario.step("provider-error")
+    assert 0 <= step["newRunTop"] < step["windowHeight"], "a new run scrolls into sight of the button clicked far below"
+    failed_call = step["run"]
     assert failed_call["state"] == "error"
     assert "HTTP 400" in failed_call["error"] and "The parameter is invalid" in failed_call["error"]
     assert "Error executing tool" not in failed_call["error"]

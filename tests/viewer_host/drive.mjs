@@ -128,10 +128,13 @@ const cardButton = (runIndex, cardIndex, action) =>
   page.frameLocator(VIEW).locator("#runs > .run").nth(runIndex).locator("article.card:not(.failed)").nth(cardIndex).locator(`[data-action="${action}"]`);
 
 // Screenshots of the whole view: the window is made taller than the iframe first, so nothing is cut off.
-async function screenshotView(name) {
-  const height = await page.$eval(VIEW, (iframe) => iframe.getBoundingClientRect().bottom);
-  await page.setViewportSize({ width: 960, height: Math.ceil(height) + 16 });
-  await (await page.$(VIEW)).screenshot({ path: join(config.artifacts, name) });
+// Very tall views are cut at `maxHeight` (Chromium paints nothing in a window much taller than that).
+async function screenshotView(name, maxHeight = 4000) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const height = Math.min(maxHeight, Math.ceil(await page.$eval(VIEW, (iframe) => iframe.getBoundingClientRect().bottom)));
+  await page.setViewportSize({ width: 960, height: height + 16 });
+  const box = await (await page.$(VIEW)).boundingBox();
+  await page.screenshot({ path: join(config.artifacts, name), clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, height - box.y) } });
   await page.setViewportSize({ width: 960, height: 900 });
 }
 
@@ -324,7 +327,9 @@ async function fullScenario() {
     await cardButton(5, 0, "more").click();
     const frame = await viewFrame();
     await frame.waitForFunction(() => document.querySelectorAll("#runs > .run").length === 7 && document.querySelector("#runs > .run").dataset.state === "error");
-    return { run: await readRun(0) };
+    const frameTop = await page.$eval(VIEW, (iframe) => iframe.getBoundingClientRect().top);
+    const runTop = await frame.evaluate(() => document.querySelector("#runs > .run").getBoundingClientRect().top);
+    return { run: await readRun(0), newRunTop: frameTop + runTop, windowHeight: await page.evaluate(() => window.innerHeight) };
   });
 
   await step("failed-image", async () => {
@@ -333,6 +338,7 @@ async function fullScenario() {
     const frame = await viewFrame();
     await frame.waitForFunction(() => document.querySelectorAll("#runs > .run").length === 8 && document.querySelector("#runs > .run").dataset.state === "done");
     await waitForRuns(8);
+    await screenshotView("viewer-session.png");
     return { run: await readRun(0) };
   });
 
