@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.client.extension import advertise
@@ -18,6 +19,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import stdio_params
+from tests.test_http import MCP_HEADERS, running_http_server
 
 pytestmark = pytest.mark.anyio
 VIEW_URI = "ui://siliconflow-image/viewer.html"
@@ -150,6 +152,35 @@ async def test_sidecars_outside_the_rules_are_refused(settings: Settings, image_
         with pytest.raises(MCPError) as refused:
             await client.read_resource(uri)
     assert "private" not in str(refused.value)
+
+
+LEGACY_HEADERS = {**MCP_HEADERS, "mcp-protocol-version": "2025-06-18"}
+
+
+def _legacy_tools_list(base: str, capabilities: dict[str, Any]) -> dict[str, Any]:
+    """tools/list after an initialize on the older (2025-06-18) handshake, as most hosts still speak it."""
+    client = {"name": "legacy-host", "version": "1"}
+    params = {"protocolVersion": "2025-06-18", "capabilities": capabilities, "clientInfo": client}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    session = httpx.post(f"{base}/mcp", json=initialize, headers=MCP_HEADERS).headers.get("mcp-session-id")
+    headers = {**LEGACY_HEADERS, **({"mcp-session-id": session} if session else {})}
+    httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+    answer = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=headers)
+    body = answer.text
+    tools: dict[str, Any] = json.loads(body[body.index("{") : body.rindex("}") + 1])["result"]
+    return {tool["name"]: tool.get("_meta", {}) for tool in tools["tools"]}
+
+
+async def test_over_http_apps_hosts_get_the_view_even_when_stateless(server_env: dict[str, str]) -> None:
+    apps = {"extensions": {EXTENSION_ID: {"mimeTypes": [APP_MIME_TYPE]}}}
+    with running_http_server(server_env) as (base, _):
+        stateful_apps, stateful_plain = _legacy_tools_list(base, apps), _legacy_tools_list(base, {})
+    with running_http_server(server_env, "--stateless") as (base, _):
+        stateless_apps = _legacy_tools_list(base, apps)
+    assert stateful_apps["generate_image"]["ui"] == {"resourceUri": VIEW_URI}
+    assert "ui" not in stateful_plain["generate_image"]
+    # stateless, the server cannot know what was negotiated: it keeps the key other clients ignore
+    assert stateless_apps["generate_image"]["ui"] == {"resourceUri": VIEW_URI}
 
 
 @pytest.mark.slow

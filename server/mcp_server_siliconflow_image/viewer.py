@@ -60,7 +60,7 @@ class ViewOnlyForAppHosts:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
-        if ctx.method == "tools/list" and not client_supports_apps(ctx):
+        if ctx.method == "tools/list" and _known_without_apps(ctx):
             return _without_ui_meta(_wire(result))
         if ctx.method == "resources/list" and not (ctx.params or {}).get("cursor") and client_supports_apps(ctx):
             return await self._with_view_listed(_wire(result))
@@ -74,6 +74,13 @@ class ViewOnlyForAppHosts:
         ]
         listed = {entry.get("uri") for entry in listing.get("resources", [])}
         return {**listing, "resources": [view for view in views if view["uri"] not in listed] + listing["resources"]}
+
+
+def _known_without_apps(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether the client is known not to do Apps. Over stateless HTTP with the older handshake nothing is
+    known about the client (each request is a new session), so the tools keep their `_meta.ui`: an Apps host
+    there still gets its view, and other clients ignore `_meta` keys they do not know."""
+    return ctx.session.client_capabilities is not None and not client_supports_apps(ctx)
 
 
 def _without_ui_meta(listing: dict[str, Any]) -> dict[str, Any]:

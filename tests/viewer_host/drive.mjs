@@ -138,6 +138,15 @@ async function screenshotView(name, maxHeight = 4000) {
   await page.setViewportSize({ width: 960, height: 900 });
 }
 
+// Opens a card's prompt box for `action`, types `text` and sends it: a click, or Ctrl+Enter as a keyboard user would.
+async function ask(runIndex, cardIndex, action, text, { keyboard = false } = {}) {
+  await cardButton(runIndex, cardIndex, action).click();
+  const field = page.frameLocator(VIEW).locator("form.ask textarea");
+  await field.fill(text);
+  if (keyboard) await field.press("Control+Enter");
+  else await page.frameLocator(VIEW).locator('form.ask button[type="submit"]').click();
+}
+
 const lastCall = async () => (await hostLog()).calls.at(-1);
 
 try {
@@ -272,19 +281,13 @@ async function fullScenario() {
   });
 
   await step("reprompt", async () => {
-    await cardButton(1, 2, "reprompt").click();
-    const field = page.frameLocator(VIEW).locator("form.ask textarea");
-    await field.fill(config.newPrompt);
-    await page.frameLocator(VIEW).locator('form.ask button[type="submit"]').click();
+    await ask(1, 2, "reprompt", config.newPrompt);
     await waitForRuns(3);
     return { call: await lastCall(), run: await readRun(0) };
   });
 
   await step("edit", async () => {
-    await cardButton(2, 1, "edit").click();
-    const field = page.frameLocator(VIEW).locator("form.ask textarea");
-    await field.fill(config.editInstruction);
-    await field.press("Control+Enter");
+    await ask(2, 1, "edit", config.editInstruction, { keyboard: true });
     await waitForRuns(4);
     return { call: await lastCall(), run: await readRun(0) };
   });
@@ -386,9 +389,7 @@ async function degradedScenario() {
   });
 
   await step("edit-from-text", async () => {
-    await cardButton(0, 1, "edit").click();
-    await page.frameLocator(VIEW).locator("form.ask textarea").fill(config.editInstruction);
-    await page.frameLocator(VIEW).locator('form.ask button[type="submit"]').click();
+    await ask(0, 1, "edit", config.editInstruction);
     await waitForRuns(2);
     return { call: await lastCall(), run: await readRun(0) };
   });
