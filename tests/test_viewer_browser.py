@@ -317,6 +317,15 @@ def test_same_seed_new_prompt_keeps_the_seed_and_changes_the_prompt(scenario: Sc
     assert all(image["decoded"] and image["prompt"] == NEW_PROMPT for image in step["run"]["images"])
 
 
+def test_an_empty_prompt_is_not_sent(scenario: Scenario) -> None:
+    assert scenario.step("empty-prompt") == {
+        **scenario.step("empty-prompt"),
+        "invalid": "true",
+        "closed": 0,
+        "calls": 0,
+    }
+
+
 def test_edit_calls_edit_image_on_that_images_path(scenario: Scenario) -> None:
     step = scenario.step("edit")
     second = _first_images(scenario)[1]

@@ -141,10 +141,10 @@ async function screenshotView(name, maxHeight = 4000) {
 // Opens a card's prompt box for `action`, types `text` and sends it: a click, or Ctrl+Enter as a keyboard user would.
 async function ask(runIndex, cardIndex, action, text, { keyboard = false } = {}) {
   await cardButton(runIndex, cardIndex, action).click();
-  const field = page.frameLocator(VIEW).locator("form.ask textarea");
+  const field = page.frameLocator(VIEW).locator(".ask textarea");
   await field.fill(text);
   if (keyboard) await field.press("Control+Enter");
-  else await page.frameLocator(VIEW).locator('form.ask button[type="submit"]').click();
+  else await page.frameLocator(VIEW).locator(".ask [data-send]").click();
 }
 
 const lastCall = async () => (await hostLog()).calls.at(-1);
@@ -278,6 +278,16 @@ async function fullScenario() {
     await cardButton(0, 0, "more").click();
     await waitForRuns(2);
     return { call: await lastCall(), run: await readRun(0) };
+  });
+
+  await step("empty-prompt", async () => {
+    const before = (await hostLog()).calls.length;
+    await ask(1, 0, "edit", "   ");
+    const field = page.frameLocator(VIEW).locator(".ask textarea");
+    const invalid = await field.getAttribute("aria-invalid");
+    await field.press("Escape");
+    const closed = await page.frameLocator(VIEW).locator(".ask").count();
+    return { invalid, closed, calls: (await hostLog()).calls.length - before };
   });
 
   await step("reprompt", async () => {

@@ -95,7 +95,7 @@ async function callToolAsModel(name, args, options = {}) {
   document.getElementById("chat").append(Object.assign(document.createElement("p"), { className: "turn", textContent: `assistant called ${name}` }));
   const iframe = document.createElement("iframe");
   iframe.id = `view-${number}`;
-  iframe.setAttribute("sandbox", "allow-scripts allow-forms");
+  iframe.setAttribute("sandbox", "allow-scripts");  // the strictest sandbox a host may give a view
   iframe.style.width = `${width}px`;
   iframe.style.height = "160px";
   document.getElementById("chat").append(iframe);
