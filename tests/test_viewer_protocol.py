@@ -141,6 +141,9 @@ async def test_each_images_sidecar_is_readable_next_to_it(settings: Settings, st
         "siliconflow-image://images/20260101-000000-000000_seed1_9.png.json",  # no such image
         "siliconflow-image://images/..%2F..%2Fsecret.png.json",
         "siliconflow-image://images/.hidden.png.json",
+        "siliconflow-image://images/linked.png.json",  # a symlink to a file outside the folder
+        "siliconflow-image://images/folder.png.json",  # not a regular file
+        "siliconflow-image://images/huge.png.json",
     ],
 )
 async def test_sidecars_outside_the_rules_are_refused(settings: Settings, image_dir: Path, uri: str) -> None:
@@ -148,6 +151,9 @@ async def test_sidecars_outside_the_rules_are_refused(settings: Settings, image_
     (image_dir / "notes.json").write_text('{"private": true}')
     (image_dir.parent / "secret.png.json").write_text('{"private": true}')
     (image_dir / ".hidden.png.json").write_text('{"private": true}')
+    (image_dir / "linked.png.json").symlink_to(image_dir.parent / "secret.png.json")
+    (image_dir / "folder.png.json").mkdir()
+    (image_dir / "huge.png.json").write_text('{"private": "' + "x" * 2_000_000 + '"}')
     async with plain_client(settings) as client:
         with pytest.raises(MCPError) as refused:
             await client.read_resource(uri)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
+import stat
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import anyio
@@ -55,13 +58,10 @@ def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str
 
 def _register_sidecar_template(server: MCPServer[Any], store: ImageStore) -> None:
     async def read_sidecar(name: str) -> str:
-        if PurePath(name).suffix.lstrip(".").lower() not in EXTENSIONS.values():
-            raise ResourceError(f"{name}.json is not the sidecar of a saved image (<image file>.json)")
         try:
-            path = store.resolve_uri(f"{name}.json")
+            return await anyio.to_thread.run_sync(read_sidecar_text, store.root, name)
         except FileNotFoundError as error:
-            raise ResourceError(f"{error}; the image has no sidecar (saved by an older version?)") from error
-        return await anyio.Path(path).read_text(encoding="utf-8")
+            raise ResourceError(f"{error}: only <saved image>.json sidecars can be read") from error
 
     server.resource(
         RESOURCE_PREFIX + "{name}.json",
@@ -70,6 +70,29 @@ def _register_sidecar_template(server: MCPServer[Any], store: ImageStore) -> Non
         description="JSON sidecar of a saved image: prompt, model, seed, the arguments sent, size and sha256.",
         mime_type="application/json",
     )(read_sidecar)
+
+
+_SIDECAR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(" + "|".join(EXTENSIONS.values()) + r")\.json$")
+MAX_SIDECAR_BYTES = 1024 * 1024
+
+
+def read_sidecar_text(root: Path, image_name: str) -> str:
+    """The sidecar `<image_name>.json` in `root`: a plain name, opened without following a symlink, then
+    checked to be a regular file of sane size, so what is read is what was checked."""
+    name = f"{image_name}.json"
+    if not _SIDECAR_NAME.fullmatch(name):
+        raise FileNotFoundError(f"no sidecar named {name!r}")
+    try:
+        descriptor = os.open(root / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as error:
+        raise FileNotFoundError(f"no sidecar named {name!r}") from error
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise FileNotFoundError(f"no sidecar named {name!r}")
+        data = handle.read(MAX_SIDECAR_BYTES + 1)
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise FileNotFoundError(f"{name!r} is too large to be a sidecar")
+    return data.decode("utf-8", errors="replace")
 
 
 class RecentImagesListing:
