@@ -220,6 +220,11 @@ def test_the_tools_name_the_view_and_the_host_renders_it(scenario: Scenario) -> 
     assert first["uiMeta"]["csp"] == no_domains
 
 
+def test_while_the_provider_works_the_view_shows_what_is_being_made(scenario: Scenario) -> None:
+    waiting = scenario.step("first")["waiting"]
+    assert waiting == {"heading": f"“{FIRST['prompt']}”", "placeholders": FIRST["batch_size"]}
+
+
 def test_every_image_of_the_batch_is_shown_at_full_quality(scenario: Scenario) -> None:
     first = scenario.step("first")
     saved = _first_images(scenario)
@@ -448,6 +453,6 @@ def test_edit_works_from_a_text_only_result(degraded: Scenario) -> None:
 
 
 def test_a_cancelled_call_and_a_view_opened_alone_say_so(degraded: Scenario) -> None:
-    assert "cancelled" in degraded.step("cancelled")["status"]
+    assert "The call was cancelled (user action); nothing was made." in degraded.step("cancelled")["status"]
     assert "MCP host" in degraded.step("standalone")["status"]
     assert degraded.report["pageErrors"] == []

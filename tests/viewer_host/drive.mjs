@@ -167,8 +167,19 @@ try {
 }
 async function fullScenario() {
   await step("first", async () => {
-    const answer = await page.evaluate(({ args }) => window.testHost.callToolAsModel("generate_image", args)
-      .then((out) => ({ rendered: out.rendered, uiMeta: out.uiMeta, structured: out.result.structuredContent })), { args: config.firstArguments });
+    await injectFaults([{ delay: 2 }]);  // a provider that takes its time: the view shows what is being made meanwhile
+    await page.evaluate(({ args }) => {
+      window.firstCall = window.testHost.callToolAsModel("generate_image", args)
+        .then((out) => ({ rendered: out.rendered, uiMeta: out.uiMeta, structured: out.result.structuredContent }));
+    }, { args: config.firstArguments });
+    await page.waitForSelector(VIEW);
+    const waiting = await (await viewFrame()).waitForFunction(() => {
+      const run = document.querySelector("#runs > .run");
+      return run && run.dataset.state === "pending" && {
+        heading: run.querySelector("h2").textContent, placeholders: run.querySelectorAll(".card.pending").length,
+      };
+    }).then((handle) => handle.jsonValue());
+    const answer = await page.evaluate(() => window.firstCall);
     await waitForRuns(1);
     const frame = await viewFrame();
     const look = await frame.evaluate(() => {
@@ -178,7 +189,7 @@ async function fullScenario() {
         contentHeight: Math.ceil(document.documentElement.getBoundingClientRect().height) };
     });
     const iframeHeight = await page.$eval(VIEW, (iframe) => iframe.getBoundingClientRect().height);
-    return { ...answer, run: await readRun(0), look, iframeHeight, log: await hostLog() };
+    return { ...answer, waiting, run: await readRun(0), look, iframeHeight, log: await hostLog() };
   });
 
   await step("history", async () => {
@@ -408,8 +419,8 @@ async function degradedScenario() {
     await page.evaluate(({ options }) => window.testHost.callToolAsModel("generate_image", { prompt: "never mind" }, { ...options, cancel: true }), { options: poorHost });
     useView(3);
     const frame = await viewFrame();
-    await frame.waitForFunction(() => /cancelled/.test(document.getElementById("status").textContent));
-    return { status: await frame.evaluate(() => document.getElementById("status").textContent) };
+    await frame.waitForFunction(() => document.querySelector('#runs > .run[data-state="cancelled"]'));
+    return { status: await frame.evaluate(() => document.querySelector("#runs > .run").innerText) };
   });
 
   await step("standalone", async () => {
