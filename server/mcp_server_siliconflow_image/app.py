@@ -15,6 +15,7 @@ from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.tools import register_tools
 from mcp_server_siliconflow_image.validation import FriendlyArgumentErrors
+from mcp_server_siliconflow_image.viewer import ViewOnlyForAppHosts, viewer_extension
 
 SERVER_NAME = "siliconflow-image"
 INSTRUCTIONS = """Image generation with SiliconFlow. generate_image turns a prompt into images; the pictures
@@ -38,9 +39,11 @@ def build_server(settings: Settings) -> MCPServer[Runtime]:
         website_url="https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image",
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+        extensions=[viewer_extension()],
     )
     server.middleware.append(ProtocolDetails())
     server.middleware.append(ClientPresetListing(settings))
     server.middleware.append(FriendlyArgumentErrors(register_tools(server, runtime)))
+    server.middleware.append(ViewOnlyForAppHosts(server))  # before (outside) the saved-images listing
     register_resources(server, runtime.store)
     return server

@@ -23,6 +23,7 @@ from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import ProviderError
 from mcp_server_siliconflow_image.results import GenerationResult
 from mcp_server_siliconflow_image.runtime import Runtime
+from mcp_server_siliconflow_image.viewer import VIEW_TOOL_META
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -100,7 +101,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         title="Generate image",
         description=GENERATE_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Generate image"}),
-        meta=_LARGE_RESULT_META,
+        meta={**_LARGE_RESULT_META, **VIEW_TOOL_META},
         structured_output=structured,
     )
     server.add_tool(
@@ -108,7 +109,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         title="Edit image",
         description=EDIT_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Edit image"}),
-        meta=_LARGE_RESULT_META,
+        meta={**_LARGE_RESULT_META, **VIEW_TOOL_META},
         structured_output=structured,
     )
     server.add_tool(
