@@ -5,7 +5,9 @@ The names are part of the public contract (CONTRACT.md): client configs and inst
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +24,11 @@ DEFAULT_INLINE_MAX_BYTES = 900_000
 DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 
 Transport = Literal["stdio", "http"]
+
+logger = logging.getLogger(__name__)
+
+UNEXPANDED_PLACEHOLDER = re.compile(r"^\$\{[^{}]*\}$")
+"""A whole value such as `${user_config.image_dir}` or `${input:key}`: a client left its template unfilled."""
 
 ENV_VARIABLES: dict[str, str] = {
     "SILICONFLOW_API_KEY": "api_key",
@@ -115,6 +122,11 @@ class Settings:
         raw: dict[str, object] = {}
         for variable, name in ENV_VARIABLES.items():
             value = source.get(variable, "").strip()
+            if UNEXPANDED_PLACEHOLDER.match(value):
+                # MCPB hosts may pass an optional `${user_config.x}` the user left empty as the literal text;
+                # read as a value it would become a folder named `${user_config.image_dir}` or a bogus key.
+                logger.warning("%s is the unfilled placeholder %s; treating it as unset", variable, value)
+                continue
             if value:
                 raw[name] = _parse(variable, name, value)
         raw.update({name: value for name, value in overrides.items() if value is not None})
