@@ -16,6 +16,8 @@ from mcp_server_siliconflow_image.doctor import check_clients
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import API_KEY, server_command
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def doctor(env: dict[str, str], *args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     done = subprocess.run(
@@ -204,6 +206,10 @@ def test_client_configs_in_a_fake_home(server_env: dict[str, str], tmp_path: Pat
     )
     (home / ".config" / "Code" / "User").mkdir(parents=True)
     (home / ".config" / "Code" / "User" / "mcp.json").write_text('{"servers": {,}}')
+    vscode = json.loads((ROOT / "manifests" / "vscode_mcp.json").read_text())
+    vscode["servers"]["siliconflow-image"]["command"] = "mcp-server-siliconflow-image"
+    vscode["servers"]["siliconflow-image"]["args"] = []
+    write_json(home / ".copilot" / "mcp-config.json", {"mcpServers": vscode["servers"]})
     write_json(
         home / ".claude.json",
         {"projects": {"/work/x": {"mcpServers": {"sf": {"command": "mcp-server-siliconflow-image"}}}}},
@@ -226,6 +232,8 @@ def test_client_configs_in_a_fake_home(server_env: dict[str, str], tmp_path: Pat
     assert code["verdict"] == "warn" and "without SILICONFLOW_API_KEY" in code["detail"]
     assert checks["VS Code (workspace)"]["verdict"] == "ok" and "connects to http://127.0.0.1:1/mcp" in str(checks)
     assert "Cursor (project)" not in checks  # absent project files are not listed
+    copilot = checks["Copilot agent"]
+    assert copilot["verdict"] == "ok" and "Copilot's agent harness skips it: use envFile" in copilot["detail"]
 
 
 def test_a_claude_desktop_bundle_install_is_recognised(server_env: dict[str, str]) -> None:
@@ -272,3 +280,23 @@ def test_windows_config_locations_follow_appdata(tmp_path: Path) -> None:
     claude = next(check for check in checks if check.name == "Claude Desktop")
     assert claude.verdict == "skip" and "has no entry for this server" in claude.detail
     assert str(appdata / "Claude" / "claude_desktop_config.json") in claude.detail
+
+
+def test_a_reader_that_stops_early_gets_no_traceback_and_the_verdict_stays(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    with (tmp_path / "stderr").open("w+") as stderr:
+        process = subprocess.Popen(
+            [server_command(), "doctor"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env={"PATH": os.environ.get("PATH", ""), **server_env},
+            cwd=server_env["HOME"],
+        )
+        assert process.stdout is not None
+        process.stdout.close()  # like `doctor | true`: nobody reads the report
+        status = process.wait(timeout=120)
+        stderr.seek(0)
+        errors = stderr.read()
+    assert status == 0
+    assert "Traceback" not in errors and "BrokenPipe" not in errors

@@ -44,6 +44,8 @@ class ServerEntry:
     """Names of the variables the entry sets; their values (the key among them) are never kept."""
     url: str | None = None
     """An entry that connects over HTTP instead of starting a command."""
+    needs_input: bool = False
+    """It uses a VS Code `${input:…}` prompt, which Copilot's agent harness cannot answer."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,18 @@ def config_locations(
 ) -> list[ConfigLocation]:
     """Every config file the known clients read on `platform` (a `sys.platform` value), user scope first."""
     app_data = app_data_dir(home, platform, environ)
+    copilot_home = Path(environ.get("COPILOT_HOME") or home / ".copilot")
     locations = [
         ConfigLocation("Claude Desktop", app_data / "Claude" / "claude_desktop_config.json", "mcpServers", True),
         ConfigLocation("Claude Code", home / ".claude.json", "mcpServers", False),
         ConfigLocation("Cursor", home / ".cursor" / "mcp.json", "mcpServers", True),
         ConfigLocation("VS Code", app_data / "Code" / "User" / "mcp.json", "servers", True),
+        # Copilot's agent harness reads this portable file, and skips VS Code servers that need ${input:…}.
+        ConfigLocation("Copilot agent", copilot_home / "mcp-config.json", "mcpServers", False),
     ]
     if cwd is not None and cwd != home:
         locations += [
-            ConfigLocation("Claude Code (project)", cwd / ".mcp.json", "mcpServers", False, project=True),
+            ConfigLocation("Claude Code / Copilot (project)", cwd / ".mcp.json", "mcpServers", False, project=True),
             ConfigLocation("Cursor (project)", cwd / ".cursor" / "mcp.json", "mcpServers", True, project=True),
             ConfigLocation("VS Code (workspace)", cwd / ".vscode" / "mcp.json", "servers", True, project=True),
         ]
@@ -122,8 +127,9 @@ def _entries_for_this_server(table: Any) -> list[ServerEntry]:
             continue
         env = spec.get("env")
         env_names = tuple(sorted(str(key) for key in env)) if isinstance(env, dict) else ()
-        url = spec.get("url")
-        found.append(ServerEntry(str(name), str(command or ""), arguments, env_names, str(url) if url else None))
+        url = str(spec["url"]) if spec.get("url") else None
+        needs_input = "${input:" in json.dumps(spec)
+        found.append(ServerEntry(str(name), str(command or ""), arguments, env_names, url, needs_input))
     return found
 
 

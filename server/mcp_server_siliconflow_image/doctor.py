@@ -369,7 +369,8 @@ def _entry_verdict(client: str, where: Path, entry: ServerEntry, gui_path: bool,
             f"{detail} ({entry.command} at {found}) without SILICONFLOW_API_KEY in its env",
             'add "SILICONFLOW_API_KEY" to the entry\'s "env": apps do not see your shell\'s variables',
         )
-    return Check(client, "ok", f"{detail} ({entry.command} at {found}), with SILICONFLOW_API_KEY set")
+    harness = " (it prompts with ${input:…}, so Copilot's agent harness skips it: use envFile)" * entry.needs_input
+    return Check(client, "ok", f"{detail} ({entry.command} at {found}), with SILICONFLOW_API_KEY set{harness}")
 
 
 def _masked(args: Iterable[str]) -> list[str]:
@@ -461,5 +462,9 @@ def run_doctor(settings: Settings | None, settings_error: str | None = None, *, 
     key = settings.api_key.reveal() if settings and settings.api_key else ""
     if key:
         report = report.replace(key, "[redacted]")
-    print(report, flush=True)
+    try:
+        print(report, flush=True)
+    except BrokenPipeError:
+        # The reader stopped early (`doctor | head`); the exit status still carries the verdict.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0 if generation_works(checks) else 1
