@@ -81,7 +81,12 @@ def test_the_bundle_holds_the_package_and_its_pyproject_and_nothing_else(bundle:
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         shipped_pyproject = archive.read("pyproject.toml")
-    sources = {f"server/mcp_server_siliconflow_image/{path.name}" for path in PACKAGE.glob("*.py")}
+    sources = {
+        f"server/mcp_server_siliconflow_image/{path.name}"
+        for path in PACKAGE.iterdir()
+        if path.is_file() and path.suffix != ".pyc"
+    }
+    assert "server/mcp_server_siliconflow_image/py.typed" in sources
     assert names == {"manifest.json", "icon.png", "pyproject.toml", "README.md", "LICENSE", *sources}
     assert shipped_pyproject == (ROOT / "pyproject.toml").read_bytes()  # the one version source, as is
 

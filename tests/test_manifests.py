@@ -133,3 +133,13 @@ def test_vscode_config_prompts_for_the_key_as_a_password() -> None:
 def test_readme_carries_the_claude_code_command() -> None:
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"claude mcp add [^\n]*-- uvx mcp-server-siliconflow-image", readme)
+
+
+def test_the_changelog_keeps_a_changelog_and_has_this_version() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    headings = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", changelog, re.M)
+    assert headings[0] == ("Unreleased", "")
+    released = {version: date for version, date in headings[1:]}
+    assert released.get(__version__), f"CHANGELOG.md has no dated entry for {__version__}"
+    for version in ("Unreleased", *released):
+        assert re.search(rf"^\[{re.escape(version)}\]: https://", changelog, re.M), f"no link for [{version}]"
