@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server_siliconflow_image.doctor import check_clients
+from mcp_server_siliconflow_image.client_checks import check_clients
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import API_KEY, server_command
 
@@ -300,3 +300,44 @@ def test_a_reader_that_stops_early_gets_no_traceback_and_the_verdict_stays(
         errors = stderr.read()
     assert status == 0
     assert "Traceback" not in errors and "BrokenPipe" not in errors
+
+
+def test_a_base_url_without_v1_is_not_an_image_api(standin: RunningStandIn, server_env: dict[str, str]) -> None:
+    status, report = doctor_json({**server_env, "SILICONFLOW_BASE_URL": standin.origin})
+    endpoint = verdicts(report)["endpoint"]
+    assert status == 1
+    assert endpoint["verdict"] == "fail" and "is not an image API" in endpoint["detail"]
+    assert "ending in /v1" in endpoint["fix"]
+    assert not standin.state.images  # nothing was generated
+
+
+def test_a_gateway_without_model_list_or_account_is_confirmed_by_an_empty_request(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    standin.state.models_route = False
+    standin.state.faults.append(Fault(target="user_info", status=404))
+    status, report = doctor_json(server_env)
+    checks = verdicts(report)
+    assert status == 0
+    assert checks["endpoint"]["verdict"] == "ok" and "its image API answers" in checks["endpoint"]["detail"]
+    assert checks["key"]["verdict"] == "ok" and "POST /images/generations" in checks["key"]["detail"]
+    assert standin.state.requests == [{}] and not standin.state.images  # refused: nothing generated, nothing paid
+
+
+def test_an_account_answer_that_is_not_json_still_checks_the_key(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    standin.state.faults.append(Fault(target="user_info", status=200, body="<html>maintenance</html>"))
+    status, report = doctor_json(server_env)
+    key = verdicts(report)["key"]
+    assert status == 0
+    assert key["verdict"] == "ok" and "balance unavailable" in key["detail"] and "expected format" in key["detail"]
+
+
+def test_a_stuck_account_lookup_is_bounded_and_the_key_checked_another_way(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    standin.state.faults.append(Fault(target="user_info", delay=12))
+    status, report = doctor_json(server_env)  # returns (the lookup gives up after 10 s), within the 120 s guard
+    key = verdicts(report)["key"]
+    assert status == 0 and key["verdict"] == "ok" and "checked with GET /models" in key["detail"]

@@ -100,40 +100,26 @@ def test_the_sdist_carries_everything_the_tests_read(built: tuple[Path, Path]) -
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 
 
+def pytest_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest run inside an unpacked sdist, its own sources first so the code under test is the sdist's."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root / "server")},
+    )
+
+
 def test_the_unpacked_sdist_runs_its_own_tests(built: tuple[Path, Path], tmp_path: Path) -> None:
     sdist, _ = built
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path, filter="data")
     root = tmp_path / f"{NAME}-{__version__}"
-    # Its own sources first, so the code under test is the sdist's, not this checkout's.
-    env = {**os.environ, "PYTHONPATH": str(root / "server")}
-    env.pop("CI", None)  # the tools these tests provision are this checkout's business, not the sdist's
-    collect = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=root,
-        env=env,
-    )
+    collect = pytest_in(root, "--collect-only")
     assert collect.returncode == 0, collect.stdout[-3000:] + collect.stderr[-3000:]
     # The test that failed in the 0.1 sdist (bench/ was missing) and the manifest checks, which read manifests/.
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_bench.py",
-            "tests/test_manifests.py",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=root,
-        env=env,
-    )
+    run = pytest_in(root, "tests/test_bench.py", "tests/test_manifests.py")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert " passed" in run.stdout.splitlines()[-1] and "skipped" not in run.stdout.splitlines()[-1]

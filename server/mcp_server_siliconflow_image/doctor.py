@@ -15,63 +15,24 @@ import secrets
 import shutil
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
+from dataclasses import asdict
 from importlib import metadata
 from itertools import islice
 from pathlib import Path
-from typing import Literal
 
 import anyio
-import httpx
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.client_configs import (
-    GUI_PATH,
-    ConfigReading,
-    ServerEntry,
-    config_locations,
-    installed_bundles,
-    read_config,
-    resolve_command,
-)
-from mcp_server_siliconflow_image.provider import (
-    MODEL_LIST_TIMEOUT_SECONDS,
-    Account,
-    ProviderClient,
-    ProviderError,
-    create_http_client,
-)
+from mcp_server_siliconflow_image.checks import Check
+from mcp_server_siliconflow_image.client_checks import check_clients
+from mcp_server_siliconflow_image.provider_checks import check_provider
 from mcp_server_siliconflow_image.settings import Settings
 
-Verdict = Literal["ok", "warn", "fail", "skip"]
-KEY_PAGE = "https://cloud.siliconflow.cn/account/ak"
 MIN_FREE_BYTES = 50 * 1024 * 1024
 """Less than one large provider image: saving would fail."""
 LOW_FREE_BYTES = 500 * 1024 * 1024
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_COUNTED_IMAGES = 100_000
-UNREACHABLE_FIX = (
-    "check the network (proxy, firewall) and SILICONFLOW_BASE_URL: https://api.siliconflow.cn/v1, or "
-    "https://api.siliconflow.com/v1 for the international site"
-)
-README_CLIENTS = "https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image#clients"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    verdict: Verdict
-    detail: str
-    fix: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelProbe:
-    """What `GET /models?type=image` said: the text-to-image ids, or the failure."""
-
-    model_ids: list[str] | None
-    error: ProviderError | None
 
 
 # ---------------------------------------------------------------- runtime
@@ -87,164 +48,6 @@ def check_runtime() -> list[Check]:
         sdk = "not installed"
     package = Check("package", "ok", f"mcp-server-siliconflow-image {__version__}, MCP SDK {sdk}")
     return [python, package]
-
-
-# ---------------------------------------------------------------- provider
-
-
-async def check_provider(settings: Settings) -> list[Check]:
-    """The endpoint and the key, each with one real request, both at once (each bounded to a few seconds)."""
-    async with create_http_client(settings) as http:
-        if settings.api_key is None:
-            endpoint = await _check_endpoint_without_key(settings, http)
-            key = Check(
-                "key",
-                "fail",
-                "no API key is set, so generate_image and edit_image cannot work",
-                f"set SILICONFLOW_API_KEY in the client's config for this server (create a key at {KEY_PAGE})",
-            )
-            return [endpoint, key]
-        provider = ProviderClient(settings, http)
-        probe: ModelProbe | None = None
-        account: Account | ProviderError | None = None
-
-        async def probe_models() -> None:
-            nonlocal probe
-            probe = await _probe_models(provider)
-
-        async def probe_account() -> None:
-            nonlocal account
-            try:
-                account = await provider.user_info()
-            except ProviderError as error:
-                account = error
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(probe_models)
-            group.start_soon(probe_account)
-    assert probe is not None and account is not None
-    return [_endpoint_verdict(settings, probe), _key_verdict(settings, account, probe)]
-
-
-async def _probe_models(provider: ProviderClient) -> ModelProbe:
-    try:
-        return ModelProbe(await provider.list_model_ids("text-to-image"), None)
-    except ProviderError as error:
-        return ModelProbe(None, error)
-
-
-async def _check_endpoint_without_key(settings: Settings, http: httpx.AsyncClient) -> Check:
-    try:
-        response = await http.get(
-            f"{settings.base_url}/models", params={"type": "image"}, timeout=MODEL_LIST_TIMEOUT_SECONDS
-        )
-    except httpx.HTTPError as error:
-        return _unreachable(settings, type(error).__name__)
-    return Check(
-        "endpoint",
-        "ok",
-        f"{settings.base_url} answers (HTTP {response.status_code} without a key); "
-        "its image models can be checked once a key is set",
-    )
-
-
-def _unreachable(settings: Settings, reason: str) -> Check:
-    return Check("endpoint", "fail", f"{settings.base_url} cannot be reached ({reason})", UNREACHABLE_FIX)
-
-
-def _endpoint_verdict(settings: Settings, probe: ModelProbe) -> Check:
-    error = probe.error
-    if error is not None and error.status is None:
-        return Check("endpoint", "fail", str(error), UNREACHABLE_FIX)
-    if error is not None and error.status == 404:
-        return Check(
-            "endpoint",
-            "warn",
-            f"{settings.base_url} answers but has no model list (GET /models: 404), as some gateways; "
-            "its image API is not confirmed",
-            "if generation fails with 404, SILICONFLOW_BASE_URL is not an image API: it should end in /v1",
-        )
-    if error is not None:
-        return Check("endpoint", "ok", f"{settings.base_url} answers (GET /models: HTTP {error.status})")
-    models = probe.model_ids or []
-    if not models:
-        return Check(
-            "endpoint",
-            "warn",
-            f"{settings.base_url} answers but lists no text-to-image models",
-            "check SILICONFLOW_BASE_URL points at SiliconFlow or a gateway that offers image models",
-        )
-    detail = f"{settings.base_url} answers: {len(models)} text-to-image models"
-    if settings.default_model not in models:
-        return Check(
-            "endpoint",
-            "warn",
-            f"{detail}, but not the default model {settings.default_model}",
-            f"set SILICONFLOW_DEFAULT_MODEL to one it offers, e.g. {models[0]} (list_models shows them all)",
-        )
-    return Check("endpoint", "ok", f"{detail}, the default {settings.default_model} among them")
-
-
-def _key_verdict(settings: Settings, account: Account | ProviderError, probe: ModelProbe) -> Check:
-    if isinstance(account, Account):
-        return _balance_verdict(account)
-    if account.status in (401, 403):
-        return _refused(account)
-    if account.status == 404 or (account.status is None and probe.error is None):
-        # The China site retired GET /user/info; the model list needs the key too, so it checks it instead.
-        return _key_verdict_from_models(settings, probe)
-    if account.status is None:
-        return Check("key", "skip", f"not checked: {settings.base_url} did not answer")
-    return Check("key", "fail", f"could not be checked: {account}", "try again shortly")
-
-
-def _key_verdict_from_models(settings: Settings, probe: ModelProbe) -> Check:
-    if probe.error is None:
-        return Check("key", "ok", "accepted (checked with GET /models); balance unavailable on this endpoint")
-    if probe.error.status in (401, 403):
-        return _refused(probe.error)
-    if probe.error.status is None:
-        return Check("key", "skip", f"not checked: {settings.base_url} did not answer")
-    return Check(
-        "key",
-        "warn",
-        "could not be checked: this endpoint has neither /user/info nor /models",
-        "generate one image to find out; a 401 then means the key is wrong",
-    )
-
-
-def _refused(error: ProviderError) -> Check:
-    return Check(
-        "key",
-        "fail",
-        f"the provider refused the key (HTTP {error.status})",
-        f"copy the key again from {KEY_PAGE} into SILICONFLOW_API_KEY; keys of the .cn site do not work "
-        "on api.siliconflow.com and the other way round",
-    )
-
-
-def _balance_verdict(account: Account) -> Check:
-    balance = account.total_balance or account.balance
-    detail = f"accepted; balance {balance}" if balance is not None else "accepted; balance not reported"
-    if account.status not in (None, "normal"):
-        return Check(
-            "key",
-            "warn",
-            f"{detail}, account status {account.status!r}",
-            "check the account in the SiliconFlow console",
-        )
-    try:
-        empty = balance is not None and Decimal(balance) <= 0
-    except InvalidOperation:
-        empty = False
-    if empty:
-        return Check(
-            "key",
-            "warn",
-            f"{detail}: paid models will be refused",
-            "top up in the SiliconFlow console, or use a free model such as Kwai-Kolors/Kolors",
-        )
-    return Check("key", "ok", detail)
 
 
 # ---------------------------------------------------------------- image folder
@@ -311,92 +114,6 @@ def _size(count: int) -> str:
             return f"{value:.0f} {unit}"
         value /= 1024
     return f"{value:.1f} TB"
-
-
-# ---------------------------------------------------------------- client configs
-
-
-def check_clients(home: Path, platform: str, environ: Mapping[str, str], cwd: Path | None) -> list[Check]:
-    """One line per client config: whether it starts this server, and whether its command would be found."""
-    checks = [
-        _config_verdict(reading, platform, environ.get("PATH"))
-        for reading in map(read_config, config_locations(home, platform, environ, cwd))
-        if reading.exists or not reading.location.project
-    ]
-    checks += [
-        Check("Claude Desktop", "ok", f"MCPB bundle installed at {folder} (Claude Desktop starts it itself)")
-        for folder in installed_bundles(home, platform, environ)
-    ]
-    return checks
-
-
-def _config_verdict(reading: ConfigReading, platform: str, path: str | None) -> Check:
-    client, where = reading.location.client, reading.location.path
-    if not reading.exists:
-        return Check(client, "skip", f"no config at {where}")
-    if reading.error is not None:
-        return Check(client, "warn", f"{where} {reading.error}", "fix the file: the client ignores all of it")
-    if not reading.entries:
-        return Check(client, "skip", f"{where} has no entry for this server", f"to add one, see {README_CLIENTS}")
-    return _entry_verdict(client, where, reading.entries[0], reading.location.gui and platform == "darwin", path)
-
-
-def _entry_verdict(client: str, where: Path, entry: ServerEntry, gui_path: bool, path: str | None) -> Check:
-    if entry.url is not None:
-        return Check(client, "ok", f"{where}: {entry.name!r} connects to {entry.url}")
-    started = " ".join([entry.command, *_masked(entry.args)])
-    detail = f"{where}: {entry.name!r} starts `{started}`"
-    found = resolve_command(entry.command, path)
-    if found is None:
-        return Check(
-            client,
-            "warn",
-            f"{detail}, but `{entry.command}` is not found",
-            _command_fix(entry.command),
-        )
-    if gui_path and resolve_command(entry.command, GUI_PATH) is None:
-        return Check(
-            client,
-            "warn",
-            f"{detail}; `{entry.command}` is at {found}, which apps started from the Dock do not see "
-            f"(their PATH is {GUI_PATH})",
-            f'set "command" to "{found}" and restart {client.split(" (")[0]}',
-        )
-    if "SILICONFLOW_API_KEY" not in entry.env_names:
-        return Check(
-            client,
-            "warn",
-            f"{detail} ({entry.command} at {found}) without SILICONFLOW_API_KEY in its env",
-            'add "SILICONFLOW_API_KEY" to the entry\'s "env": apps do not see your shell\'s variables',
-        )
-    harness = " (it prompts with ${input:…}, so Copilot's agent harness skips it: use envFile)" * entry.needs_input
-    return Check(client, "ok", f"{detail} ({entry.command} at {found}), with SILICONFLOW_API_KEY set{harness}")
-
-
-def _masked(args: Iterable[str]) -> list[str]:
-    """The arguments with any --api-key/--mcp-token value hidden (configs may carry the key there)."""
-    shown: list[str] = []
-    hide_next = False
-    for arg in args:
-        flag, equals, _ = arg.partition("=")
-        if hide_next:
-            shown.append("**********")
-        elif equals and flag in ("--api-key", "--mcp-token"):
-            shown.append(f"{flag}=**********")
-        else:
-            shown.append(arg)
-        hide_next = arg in ("--api-key", "--mcp-token")
-    return shown
-
-
-def _command_fix(command: str) -> str:
-    installed = shutil.which("mcp-server-siliconflow-image") or os.path.abspath(sys.argv[0])
-    if command in ("uvx", "uv"):
-        return (
-            f"install uv (https://docs.astral.sh/uv/getting-started/installation/) and use its absolute path, "
-            f'or set "command" to "{installed}" with no "args"'
-        )
-    return f'set "command" to an absolute path, e.g. "{installed}"'
 
 
 # ---------------------------------------------------------------- report
