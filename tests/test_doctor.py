@@ -341,3 +341,23 @@ def test_a_stuck_account_lookup_is_bounded_and_the_key_checked_another_way(
     status, report = doctor_json(server_env)  # returns (the lookup gives up after 10 s), within the 120 s guard
     key = verdicts(report)["key"]
     assert status == 0 and key["verdict"] == "ok" and "checked with GET /models" in key["detail"]
+
+
+@pytest.mark.parametrize("pasted", ["sk-abc\u201cdef\u201d", "sk-abc def", "sk-abc\tdef", "sk-密钥"])
+def test_a_key_pasted_with_characters_no_header_can_carry_is_refused_before_any_request(
+    standin: RunningStandIn, server_env: dict[str, str], pasted: str
+) -> None:
+    status, stdout, stderr = doctor({**server_env, "SILICONFLOW_API_KEY": pasted}, "doctor", "--json")
+    key = verdicts(json.loads(stdout))["key"]
+    assert status == 1 and key["verdict"] == "fail" and "HTTP header cannot carry" in key["detail"]
+    assert "Traceback" not in stderr and pasted not in stdout + stderr
+    assert standin.state.requests == []
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(server_env: dict[str, str]) -> None:
+    config = Path(server_env["HOME"]) / ".cursor" / "mcp.json"
+    config.parent.mkdir(parents=True)
+    entry = {"mcpServers": {"siliconflow-image": {"command": server_command(), "env": {"SILICONFLOW_API_KEY": "x"}}}}
+    config.write_text(json.dumps(entry), encoding="utf-8-sig")
+    _, report = doctor_json(server_env)
+    assert verdicts(report)["Cursor"]["verdict"] == "ok"

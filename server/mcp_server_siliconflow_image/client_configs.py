@@ -91,7 +91,7 @@ def config_locations(
 def read_config(location: ConfigLocation) -> ConfigReading:
     """The entries for this server in one config file; a file that is not JSON is reported, not raised."""
     try:
-        text = location.path.read_text(encoding="utf-8")
+        text = location.path.read_text(encoding="utf-8-sig")  # Windows editors may write a BOM
     except FileNotFoundError:
         return ConfigReading(location, exists=False)
     except (OSError, UnicodeDecodeError) as error:

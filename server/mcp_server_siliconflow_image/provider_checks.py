@@ -47,6 +47,8 @@ async def check_provider(settings: Settings) -> list[Check]:
     async with create_http_client(settings) as http:
         if settings.api_key is None:
             return [await _endpoint_without_key(settings, http), _no_key()]
+        if not _sendable(settings.api_key.reveal()):
+            return [await _endpoint_without_key(settings, http), _unsendable_key()]
         answers = await _ask(settings, http, ProviderClient(settings, http))
     return [_endpoint_verdict(settings, answers), _key_verdict(settings, answers)]
 
@@ -90,6 +92,21 @@ async def _empty_generation_status(settings: Settings, http: httpx.AsyncClient, 
     except httpx.HTTPError as error:
         return type(error).__name__
     return response.status_code
+
+
+def _sendable(key: str) -> bool:
+    """Whether the key can travel in an HTTP header: copy-paste brings curly quotes, spaces, line breaks."""
+    return key.isascii() and key.isprintable() and " " not in key
+
+
+def _unsendable_key() -> Check:
+    return Check(
+        "key",
+        "fail",
+        "the key holds characters an HTTP header cannot carry (a space, a line break, a curly quote, a non-ASCII "
+        "letter), so no request can be made with it",
+        f"copy the key again from {KEY_PAGE}, as plain text, into SILICONFLOW_API_KEY",
+    )
 
 
 def _no_key() -> Check:
