@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.settings import ENV_VARIABLES
+from mcp_server_siliconflow_image.settings import DEFAULT_BASE_URL, ENV_VARIABLES
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import stdio_params
 
@@ -28,12 +28,14 @@ def load(name: str) -> Any:
 
 
 def launch_entries() -> list[tuple[str, dict[str, Any]]]:
-    """(manifest, server entry) for every manifest that tells a client how to launch the server."""
+    """(manifest, server entry) for every client config that launches the published package with uvx.
+
+    The MCPB bundle launches its own copy instead; tests/test_bundle.py builds and starts it.
+    """
     return [
         ("claude_desktop_config.json", load("claude_desktop_config.json")["mcpServers"]["siliconflow-image"]),
         ("cursor_mcp.json", load("cursor_mcp.json")["mcpServers"]["siliconflow-image"]),
         ("vscode_mcp.json", load("vscode_mcp.json")["servers"]["siliconflow-image"]),
-        ("mcpb/manifest.json", load("mcpb/manifest.json")["server"]["mcp_config"]),
     ]
 
 
@@ -81,16 +83,26 @@ def test_pyproject_names_the_console_script_the_manifests_run() -> None:
 
 def test_mcpb_manifest() -> None:
     manifest = load("mcpb/manifest.json")
-    assert manifest["manifest_version"] == "0.3"
+    # 0.4's "uv" type: the host's uv installs the dependencies (pydantic-core, Pillow: compiled) for the
+    # user's platform from the bundled pyproject.toml, instead of one bundle per OS, CPU and Python.
+    assert manifest["manifest_version"] == "0.4"
     assert manifest["version"] == __version__
     assert {tool["name"] for tool in manifest["tools"]} == TOOLS
     key = manifest["user_config"]["api_key"]
     assert key["sensitive"] is True and key["required"] is True and key["type"] == "string"
     image_dir = manifest["user_config"]["image_dir"]
     assert image_dir["type"] == "directory" and image_dir["required"] is False
-    used = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(manifest["server"])))
+    base_url = manifest["user_config"]["base_url"]
+    assert base_url["required"] is False and base_url["default"] == DEFAULT_BASE_URL
+    server = manifest["server"]
+    assert server["type"] == "uv"
+    assert server["mcp_config"]["command"] == "uv"
+    assert server["mcp_config"]["args"] == ["run", "--project", "${__dirname}", "--no-dev", DISTRIBUTION]
+    used = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(server)))
     assert used == set(manifest["user_config"])
-    assert (ROOT / manifest["server"]["entry_point"]).is_file()
+    assert set(server["mcp_config"]["env"]) <= set(ENV_VARIABLES)
+    assert (ROOT / server["entry_point"]).is_file()
+    assert (MANIFESTS / "mcpb" / manifest["icon"]).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_registry_server_json() -> None:
@@ -121,3 +133,13 @@ def test_vscode_config_prompts_for_the_key_as_a_password() -> None:
 def test_readme_carries_the_claude_code_command() -> None:
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"claude mcp add [^\n]*-- uvx mcp-server-siliconflow-image", readme)
+
+
+def test_the_changelog_keeps_a_changelog_and_has_this_version() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    headings = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", changelog, re.M)
+    assert headings[0] == ("Unreleased", "")
+    released = {version: date for version, date in headings[1:]}
+    assert released.get(__version__), f"CHANGELOG.md has no dated entry for {__version__}"
+    for version in ("Unreleased", *released):
+        assert re.search(rf"^\[{re.escape(version)}\]: https://", changelog, re.M), f"no link for [{version}]"

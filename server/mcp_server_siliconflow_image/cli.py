@@ -78,7 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--mcp-token", help="SILICONFLOW_MCP_TOKEN: bearer token HTTP clients must send")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
-    commands = parser.add_subparsers(dest="command", metavar="{stand-in,demo}")
+    commands = parser.add_subparsers(dest="command", metavar="{doctor,stand-in,demo}")
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the key, the endpoint, the image folder and the client configs; exit 0 when generating works",
+        description=(
+            "When a client says the server disconnected or generation fails: checks the key (a real "
+            "GET /user/info, never printing it), the base URL and its image API, the image folder (writable, "
+            "free space), the Python and package versions, and what the Claude Desktop, Claude Code, Cursor and "
+            "VS Code configs would start. One line per check with the fix. Reads the same variables and flags "
+            "as the server (give flags before 'doctor'). Exit status 0 only when generating would work."
+        ),
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
     standin = commands.add_parser(
         "stand-in",
         help="run the offline stand-in provider (no key, no network) for demos and agents' CI",
@@ -173,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if options.command == "stand-in":
         run_standin(options)
         return
+    if options.command == "doctor":
+        parser.exit(run_doctor_command(options))
     if options.command == "demo":
         from mcp_server_siliconflow_image.demo import run_demo
 
@@ -190,6 +204,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
+
+
+def run_doctor_command(options: argparse.Namespace) -> int:
+    from mcp_server_siliconflow_image.doctor import run_doctor
+
+    try:
+        settings = settings_from_args(options)
+    except SettingsError as error:
+        return run_doctor(None, str(error), as_json=options.json)
+    secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
+    configure_logging(options.log_level, secrets)
+    return run_doctor(settings, as_json=options.json)
 
 
 def run_standin(options: argparse.Namespace) -> None:

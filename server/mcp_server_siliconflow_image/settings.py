@@ -5,8 +5,10 @@ The names are a public contract (README's "Configuration"): client configs and i
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +26,11 @@ DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_DOWNLOAD_SECONDS = 120.0
 
 Transport = Literal["stdio", "http"]
+
+logger = logging.getLogger(__name__)
+
+UNEXPANDED_PLACEHOLDER = re.compile(r"^\$\{[^{}]*\}$")
+"""A whole value such as `${user_config.image_dir}` or `${input:key}`: a client left its template unfilled."""
 
 ENV_VARIABLES: dict[str, str] = {
     "SILICONFLOW_API_KEY": "api_key",
@@ -147,6 +154,13 @@ class Settings:
         raw: dict[str, object] = {}
         for variable, name in ENV_VARIABLES.items():
             value = source.get(variable, "").strip()
+            if UNEXPANDED_PLACEHOLDER.match(value) and variable != "SILICONFLOW_IMAGE_DIR":
+                # MCPB hosts may pass an optional `${user_config.x}` the user left empty as the literal text;
+                # read as a value it would become a bogus key or model. The image folder is kept as given: the
+                # folder check refuses it by name before any credit is spent, rather than saving paid images
+                # somewhere the user did not choose.
+                logger.warning("%s is the unfilled placeholder %s; treating it as unset", variable, value)
+                continue
             if value:
                 raw[name] = _parse(variable, name, value)
         raw.update({name: value for name, value in overrides.items() if value is not None})

@@ -24,6 +24,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any
 
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat, NotAnImageError, check_complete, identify
+from mcp_server_siliconflow_image.settings import UNEXPANDED_PLACEHOLDER
 
 try:
     import fcntl
@@ -67,7 +68,7 @@ def folder_problem(root: Path) -> str | None:
     disks only show themselves when something is written.
     """
     text = str(root)
-    if "${" in text:
+    if UNEXPANDED_PLACEHOLDER.match(text) or UNEXPANDED_PLACEHOLDER.match(root.name):
         return (
             f"SILICONFLOW_IMAGE_DIR is {text!r}, a placeholder your MCP client did not fill in. Choose the image "
             "folder in the client's settings for this server, or remove the variable to use the default folder."

@@ -1,0 +1,187 @@
+"""`mcp-server-siliconflow-image doctor`: what a user runs when their client says "the server disconnected".
+
+Each check makes the real call the server would make (the key against `GET /user/info`, the image API
+against `GET /models`, a file written into the image folder) and reports one line: a verdict, what it
+found, and the fix. The exit status is 0 only when generating would work, so scripts can rely on it.
+Client configs are read to show what each client would start; a problem there is a warning, since
+it concerns one client and not whether this install can generate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from importlib import metadata
+from itertools import islice
+from pathlib import Path
+
+import anyio
+
+from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.checks import Check
+from mcp_server_siliconflow_image.client_checks import check_clients
+from mcp_server_siliconflow_image.provider_checks import check_provider
+from mcp_server_siliconflow_image.settings import Settings
+
+MIN_FREE_BYTES = 50 * 1024 * 1024
+"""Less than one large provider image: saving would fail."""
+LOW_FREE_BYTES = 500 * 1024 * 1024
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+MAX_COUNTED_IMAGES = 100_000
+
+
+# ---------------------------------------------------------------- runtime
+
+
+def check_runtime() -> list[Check]:
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    implementation = sys.implementation.name.replace("cpython", "CPython")
+    python = Check("python", "ok", f"{implementation} {version} at {sys.executable}")
+    try:
+        sdk = metadata.version("mcp")
+    except metadata.PackageNotFoundError:
+        sdk = "not installed"
+    package = Check("package", "ok", f"mcp-server-siliconflow-image {__version__}, MCP SDK {sdk}")
+    return [python, package]
+
+
+# ---------------------------------------------------------------- image folder
+
+
+def check_image_folder(folder: Path) -> Check:
+    """Whether images can be saved in `folder`: a real file written there, and the free space."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        blocker = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
+        return Check("image folder", "fail", f"{folder} {blocker}", "set SILICONFLOW_IMAGE_DIR to a folder")
+    problem = _write_problem(folder, existing)
+    if problem is not None:
+        return Check(
+            "image folder",
+            "fail",
+            f"{folder} {problem}",
+            "set SILICONFLOW_IMAGE_DIR to a folder you can write to, or fix its permissions",
+        )
+    free = shutil.disk_usage(existing).free
+    if folder.exists():
+        count = sum(1 for _ in islice(_saved_images(folder), MAX_COUNTED_IMAGES))
+        detail = f"{folder}: writable, {_size(free)} free, {count} images saved there"
+    else:
+        detail = f"{folder}: will be created with the first image, {_size(free)} free"
+    if free < MIN_FREE_BYTES:
+        return Check("image folder", "fail", detail, "free some disk space or move SILICONFLOW_IMAGE_DIR")
+    if free < LOW_FREE_BYTES:
+        return Check("image folder", "warn", detail, "free some disk space soon: provider images are 1-3 MB each")
+    return Check("image folder", "ok", detail)
+
+
+def _write_problem(folder: Path, existing: Path) -> str | None:
+    """Why nothing can be written into `folder` (None: a probe file was written and removed there)."""
+    if existing != folder:
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"cannot be created: {existing} is not writable"
+        return None
+    probe = folder / f".doctor-{secrets.token_hex(6)}.probe"
+    try:
+        with open(probe, "xb") as handle:
+            handle.write(b"probe")
+    except OSError as error:
+        return f"is not writable ({error.strerror or type(error).__name__})"
+    probe.unlink(missing_ok=True)
+    return None
+
+
+def _saved_images(folder: Path) -> Iterable[Path]:
+    try:
+        for entry in os.scandir(folder):
+            if not entry.name.startswith(".") and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
+                yield Path(entry.path)
+    except OSError:
+        return
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+# ---------------------------------------------------------------- report
+
+
+def run_checks(
+    settings: Settings | None,
+    settings_error: str | None = None,
+    *,
+    home: Path | None = None,
+    platform: str = sys.platform,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> list[Check]:
+    """Every check, in the order a user fixes things: runtime, settings, provider, folder, clients."""
+    checks = check_runtime()
+    if settings is None:
+        checks.append(Check("settings", "fail", settings_error or "unusable", "fix the variable or flag named"))
+    else:
+        checks += anyio.run(check_provider, settings)
+        checks.append(check_image_folder(settings.image_dir))
+    checks += check_clients(
+        home or Path.home(), platform, os.environ if environ is None else environ, cwd or Path.cwd()
+    )
+    return checks
+
+
+def generation_works(checks: Iterable[Check]) -> bool:
+    return all(check.verdict != "fail" for check in checks)
+
+
+def format_text(checks: list[Check], image_dir: Path | None) -> str:
+    width = max(len(check.name) for check in checks)
+    lines = [f"mcp-server-siliconflow-image {__version__} doctor"]
+    for check in checks:
+        fix = f"  -> fix: {check.fix}" if check.fix and check.verdict != "ok" else ""
+        lines.append(f"{check.verdict.upper():<5} {check.name:<{width}}  {check.detail}{fix}")
+    failures = sum(check.verdict == "fail" for check in checks)
+    if failures:
+        lines.append(f"Generating will NOT work: {failures} problem{'s' * (failures > 1)} marked FAIL above.")
+    else:
+        lines.append("Generating works." + (f" Images are saved in {image_dir}" if image_dir else ""))
+    return "\n".join(lines)
+
+
+def format_json(checks: list[Check], image_dir: Path | None) -> str:
+    return json.dumps(
+        {
+            "ok": generation_works(checks),
+            "version": __version__,
+            "image_dir": str(image_dir) if image_dir else None,
+            "checks": [asdict(check) for check in checks],
+        },
+        indent=2,
+    )
+
+
+def run_doctor(settings: Settings | None, settings_error: str | None = None, *, as_json: bool = False) -> int:
+    """Print the report on stdout; the exit status is 0 only when generating would work."""
+    checks = run_checks(settings, settings_error)
+    image_dir = settings.image_dir if settings else None
+    report = format_json(checks, image_dir) if as_json else format_text(checks, image_dir)
+    key = settings.api_key.reveal() if settings and settings.api_key else ""
+    if key:
+        report = report.replace(key, "[redacted]")
+    try:
+        print(report, flush=True)
+    except BrokenPipeError:
+        # The reader stopped early (`doctor | head`); the exit status still carries the verdict.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0 if generation_works(checks) else 1
