@@ -38,5 +38,5 @@ def build_server(settings: Settings) -> MCPServer[Runtime]:
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
     )
     server.middleware.append(FriendlyArgumentErrors(register_tools(server, runtime)))
-    register_resources(server, runtime.store)
+    register_resources(server, runtime)
     return server

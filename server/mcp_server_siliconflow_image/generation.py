@@ -26,7 +26,8 @@ from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import Generation, ProviderClient, ProviderError, ProviderImage
 from mcp_server_siliconflow_image.results import FailedImageOut, ShownImage, build_result
 from mcp_server_siliconflow_image.runtime import Runtime
-from mcp_server_siliconflow_image.storage import PendingImage, batch_stamp, describe_os_error, write_sidecar
+from mcp_server_siliconflow_image.storage import batch_stamp, describe_os_error
+from mcp_server_siliconflow_image.stores import Upload
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class _Received:
 
     index: int
     output: ProviderImage
-    pending: PendingImage
+    pending: Upload
     image: ImageFormat
     data: bytes = b""
 
@@ -99,7 +100,7 @@ async def _receive_all(
 
     async def receive(index: int, output: ProviderImage) -> None:
         nonlocal done
-        pending: PendingImage | None = None
+        pending: Upload | None = None
         try:
             pending = unpublished.enter_context(runtime.store.pending())
             await provider.fetch_image(output, pending)
@@ -147,10 +148,10 @@ async def _publish_and_show(
             return
         shown[slot] = ShownImage(saved, None)
         try:
-            await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
+            await anyio.to_thread.run_sync(runtime.store.write_sidecar, saved, {**provenance, "index": item.index})
         except OSError as error:
             batch.notes.append(
-                f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
+                f"Image {item.index} is saved, but its record ({saved.name}.json) could not be written: "
                 f"{describe_os_error(error)}."
             )
 
@@ -216,7 +217,7 @@ def _provenance(runtime: Runtime, request: ProviderRequest, generation: Generati
     }
 
 
-async def _identify(pending: PendingImage) -> ImageFormat:
+async def _identify(pending: Upload) -> ImageFormat:
     try:
         return identify(bytes(pending.head))
     except NotAnImageError:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 import httpx
@@ -13,7 +14,8 @@ import httpx
 from mcp_server_siliconflow_image.directory import ModelDirectory
 from mcp_server_siliconflow_image.provider import ProviderClient, create_http_client
 from mcp_server_siliconflow_image.settings import Settings, redact
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.stores import Store, open_store
+from mcp_server_siliconflow_image.tenants import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +26,26 @@ WORKER_THREADS = 4
 @dataclass
 class Runtime:
     settings: Settings
-    store: ImageStore = field(init=False)
+    store: Store = field(init=False)
     directory: ModelDirectory = field(init=False, default_factory=ModelDirectory)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
     _preview_workers: anyio.CapacityLimiter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.store = ImageStore(self.settings.image_dir)
+        self.store = open_store(self.settings)
+
+    def serving(self, caller: Caller) -> Runtime:
+        """This runtime as one caller sees it: its principal's own images, and its own provider key if it
+        brought one. The connection pool, model directory and workers stay shared."""
+        if caller.principal is None and caller.api_key is None:
+            return self
+        self.http, self.preview_workers  # noqa: B018 - made now, so the view shares them rather than its own
+        view = copy.copy(self)
+        if caller.api_key is not None:
+            view.settings = replace(self.settings, api_key=caller.api_key)
+        if caller.principal is not None:
+            view.store = self.store.for_principal(caller.principal)
+        return view
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -82,4 +97,4 @@ class Runtime:
             logger.error("%s generate_image and edit_image will refuse until this is fixed.", problem)
             return
         for rescued in self.store.recover_partials():
-            logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.path)
+            logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.location)
