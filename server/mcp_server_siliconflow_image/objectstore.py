@@ -22,7 +22,6 @@ import obstore
 from obstore.exceptions import (
     AlreadyExistsError,
     BaseError,
-    NotFoundError,
     PermissionDeniedError,
     PreconditionError,
     UnauthenticatedError,
@@ -56,6 +55,8 @@ _RETRIES: RetryConfig = {
     "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=2), "base": 2},
 }
 """A store that cannot be reached is reported within seconds (the pre-flight check waits on it), not minutes."""
+_FAILURES = (BaseError, FileNotFoundError, ValueError)
+"""What the client raises: its own errors, and built-in ones for a missing object or bucket and bad input."""
 
 
 class StoreError(OSError):
@@ -65,9 +66,9 @@ class StoreError(OSError):
         super().__init__(None, message)
 
 
-def describe_store_error(error: BaseError) -> str:
+def describe_store_error(error: Exception) -> str:
     """What went wrong, without the store's raw answer (it may echo account details)."""
-    if isinstance(error, NotFoundError):
+    if isinstance(error, FileNotFoundError):
         return "the bucket or object does not exist"
     if isinstance(error, PermissionDeniedError):
         return "the store denied access (check the bucket policy for these credentials)"
@@ -118,7 +119,7 @@ class BucketStore:
         try:
             obstore.put(self._client, probe, b"\0" * 16, mode="create")
             obstore.delete(self._client, probe)
-        except BaseError as error:
+        except _FAILURES as error:
             return (
                 f"SILICONFLOW_IMAGE_DIR={self.location} cannot hold images: {describe_store_error(error)}. Check "
                 "that the bucket exists and that AWS_ENDPOINT_URL, AWS_REGION and the credentials "
@@ -151,7 +152,7 @@ class BucketStore:
                 )
             except (AlreadyExistsError, PreconditionError):
                 continue
-            except BaseError as error:
+            except _FAILURES as error:
                 raise StoreError(f"the bucket refused the image: {describe_store_error(error)}") from error
             return SavedImage(
                 location=f"{OBJECT_STORE_SCHEME}{self._bucket}/{self._key(name)}",
@@ -170,7 +171,7 @@ class BucketStore:
             return None
         try:
             return str(obstore.sign(self._client, "GET", self._key(name), timedelta(seconds=self._url_ttl)))
-        except BaseError as error:
+        except _FAILURES as error:
             logger.warning("could not presign a link to %s: %s", name, describe_store_error(error))
             return None
 
@@ -185,7 +186,7 @@ class BucketStore:
                 attributes={"Content-Type": "application/json"},
                 use_multipart=False,
             )
-        except BaseError as error:
+        except _FAILURES as error:
             raise StoreError(f"the bucket refused the record: {describe_store_error(error)}") from error
 
     def read(self, name: str) -> bytes:
@@ -202,9 +203,9 @@ class BucketStore:
                 data += chunk
                 if len(data) > self._max_bytes:
                     raise StoreError(f"{name} is larger than SILICONFLOW_MAX_IMAGE_BYTES={self._max_bytes}")
-        except NotFoundError as error:
+        except FileNotFoundError as error:
             raise missing from error
-        except BaseError as error:
+        except _FAILURES as error:
             raise StoreError(f"the bucket could not be read: {describe_store_error(error)}") from error
         return bytes(data)
 
@@ -213,7 +214,7 @@ class BucketStore:
         listed_prefix = f"{self._prefix}/" if self._prefix else None
         try:
             listing = obstore.list_with_delimiter(self._client, listed_prefix)
-        except BaseError as error:
+        except _FAILURES as error:
             raise StoreError(f"the bucket could not be listed: {describe_store_error(error)}") from error
         objects = {}
         for entry in listing["objects"]:
