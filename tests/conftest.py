@@ -137,7 +137,7 @@ def s3_env(_s3_server: str, monkeypatch: pytest.MonkeyPatch, request: pytest.Fix
     plus a fresh, empty bucket in `S3_BUCKET` (always with credentials: the client never looks elsewhere)."""
     env = {
         "AWS_ACCESS_KEY_ID": "AKIDLOOPBACKTESTING",
-        "AWS_SECRET_ACCESS_KEY": "loopback-secret-for-tests",
+        "AWS_SECRET_ACCESS_KEY": "Zq8vTn3WkR7pLx2MbY6cHd9FgJ4sVa1E",
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": _s3_server,
     }

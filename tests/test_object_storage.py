@@ -84,7 +84,8 @@ async def test_two_stateless_replicas_share_one_bucket(
         assert f"{location}/{name}" in first_text(result) and str(image["url"]) in first_text(result)
     objects = bucket_objects(s3_env)
     names = [str(image["uri"]).removeprefix("siliconflow-image://images/") for image in made]
-    assert sorted(objects) == sorted(f"team/images/{name}{suffix}" for name in names for suffix in ("", ".json"))
+    expected = [f"team/images/{name}{suffix}" for name in names for suffix in ("", ".json")]
+    assert sorted(objects) == sorted([*expected, "team/images/.write-check.partial"])  # + the hidden write probe
     sidecar = json.loads(objects[f"team/images/{names[0]}.json"])
     assert sidecar["prompt"] == "a lighthouse" and sidecar["sha256"] == made[0]["sha256"]
     assert files_under(*replicas) == []  # neither replica wrote to its home or working directory

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -15,10 +17,12 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
-from mcp_server_siliconflow_image.settings import SettingsError
+from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from mcp_server_siliconflow_image.tenants import TokenFile, parse_tokens
 from tests.conftest import API_KEY, blob_bytes, bucket_objects, first_text, server_command
+from tests.images import encode
 from tests.test_http import INITIALIZE, MCP_HEADERS, running_http_server
 
 pytestmark = pytest.mark.anyio
@@ -67,6 +71,7 @@ async def test_principals_cannot_list_read_or_guess_each_others_images(
         "SILICONFLOW_IMAGE_DIR": location,
         "SILICONFLOW_MCP_TOKENS_FILE": str(tokens),
         "SILICONFLOW_MCP_TOKEN": OWNER_TOKEN,
+        "SILICONFLOW_INPUT_DIRS": str(image_dir),  # the operator lets edits read the image folder...
     }
     with running_http_server(env, *filter(None, [mode])) as (base, _):
         async with client_as(base, TOKEN_A) as alice:
@@ -82,6 +87,8 @@ async def test_principals_cannot_list_read_or_guess_each_others_images(
                 with pytest.raises(MCPError):
                     await bob.read_resource(guess)
             bob_made = image_uris(await bob.call_tool("generate_image", {"prompt": "bob's dog", "seed": 2}))
+            alice_path = str(image_dir / "alice" / made[0].removeprefix("siliconflow-image://images/"))
+            by_path = await bob.call_tool("edit_image", {"image": alice_path, "prompt": "steal"})
         async with client_as(base, OWNER_TOKEN) as owner:
             owner_listing = await owner.list_resources()
         write_tokens(tokens, [f"bob:{TOKEN_B}", f"carol:{TOKEN_C}"])  # alice revoked, carol added: no restart
@@ -96,6 +103,7 @@ async def test_principals_cannot_list_read_or_guess_each_others_images(
     assert [resource.uri for resource in bob_listing.resources] == []
     assert owner_listing.resources == [] and carol_listing.resources == []
     assert refused.status_code == 401
+    assert by_path.is_error and "reads no local files" in first_text(by_path)  # ...but a principal's never do
     name, bob_name = (uri.removeprefix("siliconflow-image://images/") for uri in (made[0], bob_made[0]))
     if store == "bucket":
         assert {f"team/alice/{name}", f"team/bob/{bob_name}"} <= set(bucket_objects(s3_env))
@@ -180,3 +188,19 @@ def test_a_broken_token_file_stops_the_server_at_start(server_env: dict[str, str
     assert done.returncode == 2
     assert "SILICONFLOW_MCP_TOKENS_FILE" in done.stderr and "line 1" in done.stderr
     assert "tinytok" not in done.stderr  # the token itself is not echoed
+
+
+async def test_what_an_interrupted_run_left_in_a_principals_folder_is_rescued_at_start(
+    settings: Settings, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens"
+    write_tokens(tokens, [f"alice:{TOKEN_A}"])
+    folder = settings.image_dir / "alice"
+    folder.mkdir(parents=True)
+    partial = folder / ".0123456789abcdef.partial"
+    partial.write_bytes(encode("PNG"))
+    os.utime(partial, (time.time() - 7200, time.time() - 7200))
+    async with Client(build_server(replace(settings, mcp_tokens_file=tokens))):
+        pass
+    rescued = [path for path in folder.iterdir() if path.suffix == ".png"]
+    assert not partial.exists() and len(rescued) == 1 and rescued[0].read_bytes() == encode("PNG")

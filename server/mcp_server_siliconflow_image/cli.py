@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -188,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
     secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
+    secrets += [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
     configure_logging(options.log_level, secrets)
 
     from mcp_server_siliconflow_image.transports import serve

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 NAME_ATTEMPTS = 1000
+PROBE_NAME = ".write-check.partial"
 _CLIENT_OPTIONS: ClientConfig = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(seconds=60)}
 _RETRIES: RetryConfig = {
     "max_retries": 3,
@@ -114,11 +114,14 @@ class BucketStore:
         return f"{self._prefix}/{name}" if self._prefix else name
 
     def problem(self) -> str | None:
-        """Write and remove a probe object: reachability, credentials, permissions and the bucket all show."""
-        probe = self._key(f".write-check-{secrets.token_hex(6)}.partial")
+        """Claim a fixed hidden probe object with a conditional put: reachability, credentials, the bucket and
+        write permission all show (S3 authorises a put before it checks its condition, so "already exists"
+        proves the right to write too). Nothing is deleted, so buckets that forbid deletes work, and the
+        probe is one 16-byte object per prefix, never listed."""
         try:
-            obstore.put(self._client, probe, b"\0" * 16, mode="create")
-            obstore.delete(self._client, probe)
+            obstore.put(self._client, self._key(PROBE_NAME), b"\0" * 16, mode="create", use_multipart=False)
+        except (AlreadyExistsError, PreconditionError):
+            return None
         except _FAILURES as error:
             return (
                 f"SILICONFLOW_IMAGE_DIR={self.location} cannot hold images: {describe_store_error(error)}. Check "

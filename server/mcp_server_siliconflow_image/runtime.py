@@ -13,9 +13,9 @@ import httpx
 
 from mcp_server_siliconflow_image.directory import ModelDirectory
 from mcp_server_siliconflow_image.provider import ProviderClient, create_http_client
-from mcp_server_siliconflow_image.settings import Settings, redact
+from mcp_server_siliconflow_image.settings import Settings, SettingsError, redact
 from mcp_server_siliconflow_image.stores import Store, open_store
-from mcp_server_siliconflow_image.tenants import Caller
+from mcp_server_siliconflow_image.tenants import Caller, TokenFile
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class Runtime:
             view.settings = replace(self.settings, api_key=caller.api_key)
         if caller.principal is not None:
             view.store = self.store.for_principal(caller.principal)
+            # The host's folders hold every principal's images: edit inputs come as URLs or base64 only.
+            view.settings = replace(view.settings, input_dirs=())
         return view
 
     @property
@@ -96,5 +98,16 @@ class Runtime:
         if problem is not None:
             logger.error("%s generate_image and edit_image will refuse until this is fixed.", problem)
             return
-        for rescued in self.store.recover_partials():
-            logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.location)
+        stores = [self.store] + [self.store.for_principal(name) for name in self._principals()]
+        for store in stores:
+            for rescued in store.recover_partials():
+                logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.location)
+
+    def _principals(self) -> list[str]:
+        """The named principals whose own folders may hold what an interrupted run left half-written."""
+        if self.settings.mcp_tokens_file is None:
+            return []
+        try:
+            return TokenFile(self.settings.mcp_tokens_file).names()
+        except SettingsError:
+            return []  # the HTTP transport refuses to start and says why

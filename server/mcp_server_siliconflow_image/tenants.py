@@ -140,6 +140,9 @@ class TokenFile:
             logger.warning("SILICONFLOW_MCP_TOKENS_FILE=%s names no principal", self.path)
         return principals
 
+    def names(self) -> list[str]:
+        return list(self._principals)
+
     def principal_for(self, presented: str) -> str | None:
         """The principal whose token `presented` is, or None. Every token is compared, in constant time."""
         if self._stat() != self._signature:
