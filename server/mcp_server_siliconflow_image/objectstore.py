@@ -235,11 +235,14 @@ class BucketStore:
 
 class PendingObject:
     """An image being received for a bucket: held in memory (at most SILICONFLOW_MAX_IMAGE_BYTES, which the
-    download enforces, and the preview needs the bytes anyway), then uploaded whole by `publish`."""
+    download enforces, and the preview needs the bytes anyway), then uploaded whole by `publish`.
+
+    `read_all` freezes the buffer into the bytes it returns, and `publish` uploads those same bytes, so
+    an image is never held in memory more than once."""
 
     def __init__(self, store: BucketStore) -> None:
         self._store = store
-        self._data = bytearray()
+        self._data: bytearray | bytes = bytearray()
         self.size = 0
         self.head = bytearray()
 
@@ -250,6 +253,8 @@ class PendingObject:
         self.discard()
 
     def write(self, chunk: bytes) -> None:
+        if isinstance(self._data, bytes):
+            self._data = bytearray(self._data)
         self._data += chunk
         self.size += len(chunk)
         if len(self.head) < HEAD_BYTES:
@@ -264,10 +269,12 @@ class PendingObject:
         return bytes(self._data[-length:]) if length else b""
 
     def read_all(self) -> bytes:
-        return bytes(self._data)
+        if isinstance(self._data, bytearray):
+            self._data = bytes(self._data)
+        return self._data
 
     def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
-        saved = self._store.publish(bytes(self._data), image, seed=seed, index=index, stamp=stamp or batch_stamp())
+        saved = self._store.publish(self.read_all(), image, seed=seed, index=index, stamp=stamp or batch_stamp())
         self.discard()
         return saved
 
