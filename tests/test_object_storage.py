@@ -21,7 +21,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.objectstore import BucketStore
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
-from mcp_server_siliconflow_image.standin import RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import blob_bytes, bucket_objects, first_text
 from tests.images import encode
 from tests.test_http import running_http_server
@@ -240,3 +240,31 @@ async def test_folder_results_say_no_url(settings: Settings) -> None:
     [image] = structured_images(result)
     assert image["url"] is None and Path(str(image["path"])).read_bytes()
     assert "link (expires)" not in first_text(result)
+
+
+async def test_an_image_that_fails_midway_leaves_no_object(
+    standin: RunningStandIn, settings: Settings, s3_env: dict[str, str]
+) -> None:
+    """Image 2 of the batch is cut short: image 1 is stored with its sidecar, image 2 left nothing behind."""
+    standin.state.faults.append(Fault(target="download", kind="truncate", index=2, times=99))
+    hosted = replace(settings, image_store=f"s3://{s3_env['S3_BUCKET']}/team")
+    async with Client(build_server(hosted)) as client:
+        result = await client.call_tool("generate_image", {"prompt": "half", "batch_size": 2})
+    [image] = structured_images(result)
+    assert result.structured_content is not None and result.structured_content["failed"][0]["index"] == 2
+    name = str(image["uri"]).removeprefix("siliconflow-image://images/")
+    assert sorted(bucket_objects(s3_env)) == sorted([f"team/{name}", f"team/{name}.json", "team/.write-check.partial"])
+
+
+async def test_a_store_that_accepts_connections_but_never_answers_is_refused_before_the_provider(
+    standin: RunningStandIn, settings: Settings, s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections complete in the kernel's backlog; nothing ever reads or answers them
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        hosted = replace(settings, image_store=f"s3://{s3_env['S3_BUCKET']}/team")
+        async with Client(build_server(hosted)) as client:
+            result = await client.call_tool("generate_image", {"prompt": "never drawn"})
+    assert result.is_error and "cannot hold images" in first_text(result)
+    assert standin.state.requests == []

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,14 @@ _RETRIES: RetryConfig = {
     "retry_timeout": timedelta(seconds=20),
     "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=2), "base": 2},
 }
-"""A store that cannot be reached is reported within seconds (the pre-flight check waits on it), not minutes."""
+_PROBE_OPTIONS: ClientConfig = {"connect_timeout": timedelta(seconds=3), "timeout": timedelta(seconds=5)}
+_PROBE_RETRIES: RetryConfig = {
+    "max_retries": 1,
+    "retry_timeout": timedelta(seconds=5),
+    "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=1), "base": 2},
+}
+"""The pre-flight check answers within seconds even when the store accepts connections and then says nothing:
+every generating call waits on it. Uploads of paid images get more patience (above)."""
 _FAILURES = (BaseError, FileNotFoundError, ValueError)
 """What the client raises: its own errors, and built-in ones for a missing object or bucket and bad input."""
 
@@ -80,18 +88,27 @@ def describe_store_error(error: Exception) -> str:
     return first_line.split(": <", 1)[0][:300]
 
 
-def _client(bucket: str) -> S3Store:
-    """One client (and connection pool) per bucket; credentials, region and endpoint from AWS_* variables."""
+def _client(bucket: str, options: ClientConfig, retries: RetryConfig) -> S3Store:
+    """A client (and connection pool) for the bucket; credentials, region and endpoint from AWS_* variables."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
-    options: ClientConfig = {**_CLIENT_OPTIONS, "allow_http": endpoint.startswith("http://")}
-    return S3Store(bucket, config={"checksum_algorithm": "SHA256"}, client_options=options, retry_config=_RETRIES)
+    options = {**options, "allow_http": endpoint.startswith("http://")}
+    return S3Store(bucket, config={"checksum_algorithm": "SHA256"}, client_options=options, retry_config=retries)
+
+
+@dataclass(frozen=True)
+class _Clients:
+    """One client for images, one with short limits for the pre-flight check; shared by every principal."""
+
+    images: S3Store
+    probe: S3Store
 
 
 class BucketStore:
     """The images under one prefix of a bucket (see the module docstring for the guarantees)."""
 
-    def __init__(self, client: S3Store, bucket: str, prefix: str, *, url_ttl: int | None, max_bytes: int) -> None:
-        self._client = client
+    def __init__(self, clients: _Clients, bucket: str, prefix: str, *, url_ttl: int | None, max_bytes: int) -> None:
+        self._clients = clients
+        self._client = clients.images
         self._bucket = bucket
         self._prefix = prefix
         self._url_ttl = url_ttl
@@ -100,7 +117,8 @@ class BucketStore:
     @classmethod
     def from_url(cls, url: str, *, url_ttl: int | None, max_bytes: int) -> BucketStore:
         bucket, _, prefix = url.removeprefix(OBJECT_STORE_SCHEME).partition("/")
-        return cls(_client(bucket), bucket, prefix, url_ttl=url_ttl, max_bytes=max_bytes)
+        clients = _Clients(_client(bucket, _CLIENT_OPTIONS, _RETRIES), _client(bucket, _PROBE_OPTIONS, _PROBE_RETRIES))
+        return cls(clients, bucket, prefix, url_ttl=url_ttl, max_bytes=max_bytes)
 
     @property
     def location(self) -> str:
@@ -108,7 +126,7 @@ class BucketStore:
 
     def for_principal(self, principal: str) -> BucketStore:
         prefix = f"{self._prefix}/{principal}" if self._prefix else principal
-        return BucketStore(self._client, self._bucket, prefix, url_ttl=self._url_ttl, max_bytes=self._max_bytes)
+        return BucketStore(self._clients, self._bucket, prefix, url_ttl=self._url_ttl, max_bytes=self._max_bytes)
 
     def _key(self, name: str) -> str:
         return f"{self._prefix}/{name}" if self._prefix else name
@@ -119,7 +137,7 @@ class BucketStore:
         proves the right to write too). Nothing is deleted, so buckets that forbid deletes work, and the
         probe is one 16-byte object per prefix, never listed."""
         try:
-            obstore.put(self._client, self._key(PROBE_NAME), b"\0" * 16, mode="create", use_multipart=False)
+            obstore.put(self._clients.probe, self._key(PROBE_NAME), b"\0" * 16, mode="create", use_multipart=False)
         except (AlreadyExistsError, PreconditionError):
             return None
         except _FAILURES as error:

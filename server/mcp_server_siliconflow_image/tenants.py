@@ -123,7 +123,7 @@ class TokenFile:
     def _load(self, *, refuse: bool) -> dict[str, bytes]:
         signature = self._stat()
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is not a name
             principals = parse_tokens(text, f"SILICONFLOW_MCP_TOKENS_FILE={self.path}")
         except (OSError, UnicodeError, SettingsError) as error:
             message = error if isinstance(error, SettingsError) else f"cannot read {self.path}: {error}"
