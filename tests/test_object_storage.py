@@ -18,6 +18,7 @@ from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import storage
 from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.cli import build_parser, settings_from_args
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.objectstore import BucketStore
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
@@ -268,3 +269,12 @@ async def test_a_store_that_accepts_connections_but_never_answers_is_refused_bef
             result = await client.call_tool("generate_image", {"prompt": "never drawn"})
     assert result.is_error and "cannot hold images" in first_text(result)
     assert standin.state.requests == []
+
+
+def test_flags_name_a_bucket_its_link_lifetime_and_a_token_file(tmp_path: Path) -> None:
+    options = build_parser().parse_args(
+        ["--image-dir", "s3://team-images/a/b/", "--image-url-ttl", "120", "--mcp-tokens-file", str(tmp_path / "t")]
+    )
+    settings = settings_from_args(options)
+    assert (settings.image_store, settings.image_url_ttl) == ("s3://team-images/a/b", 120)
+    assert settings.mcp_tokens_file == tmp_path / "t" and settings.image_location == "s3://team-images/a/b"
