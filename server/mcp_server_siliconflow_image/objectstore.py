@@ -144,8 +144,7 @@ class BucketStore:
             return (
                 f"SILICONFLOW_IMAGE_DIR={self.location} cannot hold images: {describe_store_error(error)}. Check "
                 "that the bucket exists and that AWS_ENDPOINT_URL, AWS_REGION and the credentials "
-                "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) let this server write there; nothing was sent to "
-                "the provider."
+                "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) let this server write there."
             )
         return None
 
