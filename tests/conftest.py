@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -116,3 +117,42 @@ def settings(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> Settin
         input_dirs=(tmp_path / "inputs",),
         retry_base_delay=0.01,
     )
+
+
+@pytest.fixture(scope="session")
+def _s3_server() -> Iterator[str]:
+    """A real S3 API server (moto's) on loopback for the whole run; each test gets a bucket of its own."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(_s3_server: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The standard AWS variables pointing at the loopback S3 server, set here and returned for subprocesses,
+    plus a fresh, empty bucket in `S3_BUCKET` (always with credentials: the client never looks elsewhere)."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIDLOOPBACKTESTING",
+        "AWS_SECRET_ACCESS_KEY": "Zq8vTn3WkR7pLx2MbY6cHd9FgJ4sVa1E",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": _s3_server,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    bucket = "t-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
+    httpx.put(f"{_s3_server}/{bucket}").raise_for_status()  # the S3 server makes buckets on an unsigned PUT
+    return {**env, "S3_BUCKET": bucket}
+
+
+def bucket_objects(s3_env: dict[str, str]) -> dict[str, bytes]:
+    """Every object in the test's bucket, key -> bytes."""
+    import obstore
+    from obstore.store import S3Store
+
+    bucket = S3Store(s3_env["S3_BUCKET"], client_options={"allow_http": True})
+    keys = [entry["path"] for page in obstore.list(bucket) for entry in page]
+    return {key: bytes(obstore.get(bucket, key).bytes()) for key in keys}

@@ -134,13 +134,14 @@ def test_the_bundle_started_from_its_manifest_lists_the_tools_and_generates(
     assert not str(sys.prefix).startswith(str(installed))
 
 
-def test_a_bundle_whose_optional_fields_were_left_empty_still_starts(
+def test_a_bundle_whose_optional_fields_were_left_empty_starts_and_refuses_before_paying(
     installed: Path, standin: RunningStandIn, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    # The host passes an unfilled optional field as the literal template; the base URL must still be given
-    # here (this test cannot reach the real provider), the image folder is left to the default.
+    # A host that passes an unfilled optional field as the literal template (the manifest gives the image folder
+    # a default, so Claude Desktop fills it): the server still starts and answers, and an image folder it cannot
+    # know is refused by name before any credit is spent, rather than saving paid images somewhere unchosen.
     params = launch(installed, {"api_key": API_KEY, "base_url": standin.base_url}, home)
     assert params.env is not None and params.env["SILICONFLOW_IMAGE_DIR"] == "${user_config.image_dir}"
 
@@ -150,6 +151,7 @@ def test_a_bundle_whose_optional_fields_were_left_empty_still_starts(
                 return await client.call_tool("generate_image", {"prompt": "defaults"})
 
     result = anyio.run(session)
-    assert not result.is_error, result.content
-    [saved] = result.structured_content["images"]
-    assert Path(saved["path"]).is_relative_to(home) and "${" not in saved["path"]
+    assert result.is_error
+    text = result.content[0].text
+    assert "SILICONFLOW_IMAGE_DIR" in text and "placeholder" in text and "Nothing was sent" in text
+    assert standin.state.requests == []

@@ -17,7 +17,7 @@ import pytest
 from mcp import Client
 from mcp_types import ImageContent
 
-from mcp_server_siliconflow_image import generation, storage
+from mcp_server_siliconflow_image import storage
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
@@ -127,7 +127,7 @@ async def test_a_sidecar_that_cannot_be_written_costs_a_note_not_the_image(
     def disk_full(*_: object) -> None:  # the disk fills exactly between the image and its record
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(generation, "write_sidecar", disk_full)
+    monkeypatch.setattr(ImageStore, "write_sidecar", disk_full)
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("generate_image", {"prompt": "a kite"})
     assert not result.is_error, first_text(result)

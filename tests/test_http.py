@@ -40,14 +40,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_http_server(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def running_http_server(
+    env: dict[str, str], *args: str, cwd: Path | None = None, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server as a real subprocess over HTTP; `cwd` is its working directory, `log` a file for its stderr."""
     port = free_port()
-    process = subprocess.Popen(
-        [server_command(), "--transport", "http", "--port", str(port), *args],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with open(log if log is not None else os.devnull, "wb") as log_file:
+        process = subprocess.Popen(
+            [server_command(), "--transport", "http", "--port", str(port), *args],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if log is None else log_file,
+            cwd=cwd,
+        )
     base = f"http://127.0.0.1:{port}"
     wait_until_serving(f"{base}/healthz", process)
     try:

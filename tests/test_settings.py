@@ -28,7 +28,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     env = {
         "SILICONFLOW_API_KEY": "sk-1",
         "SILICONFLOW_BASE_URL": "https://api.siliconflow.com/v1/",
-        "SILICONFLOW_IMAGE_DIR": str(tmp_path / "imgs"),
+        "SILICONFLOW_IMAGE_DIR": "s3://team-bucket/imgs/",
         "SILICONFLOW_DEFAULT_MODEL": "Qwen/Qwen-Image",
         "SILICONFLOW_EDIT_MODEL": "Qwen/Qwen-Image-Edit",
         "SILICONFLOW_INPUT_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
@@ -38,12 +38,14 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SILICONFLOW_MCP_TOKEN": "tok",
         "SILICONFLOW_MAX_IMAGE_BYTES": "1000",
         "SILICONFLOW_RESOURCE_LINKS": "false",
+        "SILICONFLOW_MCP_TOKENS_FILE": str(tmp_path / "tokens"),
+        "SILICONFLOW_IMAGE_URL_TTL": "900",
     }
     assert set(env) == set(ENV_VARIABLES)
     settings = Settings.load(env)
     assert settings.api_key is not None and settings.api_key.reveal() == "sk-1"
     assert settings.base_url == "https://api.siliconflow.com/v1"
-    assert settings.image_dir == tmp_path / "imgs"
+    assert settings.image_store == "s3://team-bucket/imgs"
     assert (settings.default_model, settings.edit_model) == ("Qwen/Qwen-Image", "Qwen/Qwen-Image-Edit")
     assert settings.input_dirs == (tmp_path / "a", tmp_path / "b")
     assert (settings.timeout, settings.inline_max_bytes, settings.structured_output) == (30, 0, False)
@@ -51,6 +53,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.max_download_bytes == 1000
     assert settings.resource_links is False
     assert {"resource_links", "structured_output", "inline_max_bytes"} <= settings.explicitly_set
+    assert (settings.mcp_tokens_file, settings.image_url_ttl) == (tmp_path / "tokens", 900)
 
 
 @pytest.mark.parametrize(

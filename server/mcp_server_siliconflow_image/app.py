@@ -45,5 +45,5 @@ def build_server(settings: Settings) -> MCPServer[Runtime]:
     server.middleware.append(ClientPresetListing(settings))
     server.middleware.append(FriendlyArgumentErrors(register_tools(server, runtime)))
     server.middleware.append(ViewOnlyForAppHosts(server))  # before (outside) the saved-images listing
-    register_resources(server, runtime.store)
+    register_resources(server, runtime)
     return server

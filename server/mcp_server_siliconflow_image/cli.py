@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +18,8 @@ from mcp_server_siliconflow_image.settings import (
     SettingsError,
     parse_base_url,
     parse_bool,
-    parse_image_dir,
+    parse_image_location,
+    parse_url_ttl,
     redact,
 )
 
@@ -58,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-key", help="SILICONFLOW_API_KEY: the provider key (prefer the variable)")
     parser.add_argument("--base-url", help="SILICONFLOW_BASE_URL (default https://api.siliconflow.cn/v1)")
-    parser.add_argument("--image-dir", help="SILICONFLOW_IMAGE_DIR: where images are saved")
+    parser.add_argument(
+        "--image-dir", help="SILICONFLOW_IMAGE_DIR: where images are saved, an absolute folder or s3://bucket/prefix"
+    )
+    parser.add_argument(
+        "--image-url-ttl", help="SILICONFLOW_IMAGE_URL_TTL: seconds a presigned link to each stored object lives"
+    )
     parser.add_argument("--default-model", help="SILICONFLOW_DEFAULT_MODEL (default Kwai-Kolors/Kolors)")
     parser.add_argument("--edit-model", help="SILICONFLOW_EDIT_MODEL (default Qwen/Qwen-Image-Edit-2509)")
     parser.add_argument("--input-dirs", help="SILICONFLOW_INPUT_DIRS: folders edit_image may read files from")
@@ -77,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BOOL",
     )
     parser.add_argument("--mcp-token", help="SILICONFLOW_MCP_TOKEN: bearer token HTTP clients must send")
+    parser.add_argument(
+        "--mcp-tokens-file", help="SILICONFLOW_MCP_TOKENS_FILE: name:token lines, one principal each (HTTP)"
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
     commands = parser.add_subparsers(dest="command", metavar="{doctor,stand-in,demo}")
     doctor = commands.add_parser(
@@ -140,7 +150,11 @@ def settings_from_args(options: argparse.Namespace) -> Settings:
     if options.base_url:
         overrides["base_url"] = parse_base_url("--base-url", options.base_url)
     if options.image_dir:
-        overrides["image_dir"] = parse_image_dir(options.image_dir)
+        overrides["image_dir"] = parse_image_location(options.image_dir)
+    if options.image_url_ttl:
+        overrides["image_url_ttl"] = parse_url_ttl("--image-url-ttl", options.image_url_ttl)
+    if options.mcp_tokens_file:
+        overrides["mcp_tokens_file"] = Path(options.mcp_tokens_file).expanduser().resolve()
     if options.input_dirs is not None:
         overrides["input_dirs"] = tuple(
             Path(part).expanduser().resolve() for part in options.input_dirs.split(os.pathsep) if part.strip()
@@ -196,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
     secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
+    secrets += [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
     configure_logging(options.log_level, secrets)
 
     from mcp_server_siliconflow_image.transports import serve

@@ -28,7 +28,8 @@ from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import ProviderClient, ProviderError
 from mcp_server_siliconflow_image.results import FailedImageOut, ShownImage, build_result
 from mcp_server_siliconflow_image.runtime import Runtime
-from mcp_server_siliconflow_image.storage import PendingImage, batch_stamp, describe_os_error, write_sidecar
+from mcp_server_siliconflow_image.storage import batch_stamp, describe_os_error
+from mcp_server_siliconflow_image.stores import Upload
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class _Received:
     """A downloaded image that passed its checks, still in its hidden temporary file."""
 
     made: MadeImage
-    pending: PendingImage
+    pending: Upload
     image: ImageFormat
     data: bytes = b""
 
@@ -119,7 +120,7 @@ async def _receive_all(
 
     async def receive(made: MadeImage) -> None:
         nonlocal done
-        pending: PendingImage | None = None
+        pending: Upload | None = None
         try:
             pending = unpublished.enter_context(runtime.store.pending())
             await provider.fetch_image(made.output, pending)
@@ -175,10 +176,10 @@ async def _publish_and_show(
         shown[slot] = ShownImage(saved, None, made=made)
         record = {**provenance, "index": item.index, "seed": made.seed, "trace_id": made.trace_id}
         try:
-            await anyio.to_thread.run_sync(write_sidecar, saved, record)
+            await anyio.to_thread.run_sync(runtime.store.write_sidecar, saved, record)
         except OSError as error:
             report.notes.append(
-                f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
+                f"Image {item.index} is saved, but its record ({saved.name}.json) could not be written: "
                 f"{describe_os_error(error)}."
             )
 
@@ -246,7 +247,7 @@ def _provenance(runtime: Runtime, request: ProviderRequest, made: Batch) -> dict
     }
 
 
-async def _identify(pending: PendingImage) -> ImageFormat:
+async def _identify(pending: Upload) -> ImageFormat:
     try:
         return identify(bytes(pending.head))
     except NotAnImageError:

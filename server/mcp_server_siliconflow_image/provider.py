@@ -38,7 +38,7 @@ from mcp_server_siliconflow_image.retry import (
     parse_retry_after,
 )
 from mcp_server_siliconflow_image.settings import Settings, redact
-from mcp_server_siliconflow_image.storage import PendingImage
+from mcp_server_siliconflow_image.stores import Upload
 
 logger = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ class ProviderClient:
             "Try again, use fewer inference steps or a smaller size, or raise SILICONFLOW_TIMEOUT."
         )
 
-    async def fetch_image(self, output: ProviderImage, pending: PendingImage) -> None:
+    async def fetch_image(self, output: ProviderImage, pending: Upload) -> None:
         """Receive one generated image into `pending`, from its URL (with retries) or its inline base64.
 
         A URL download has a time budget of its own (`Settings.download_seconds`, retries included),
@@ -417,7 +417,7 @@ class ProviderClient:
         except (binascii.Error, ValueError) as error:
             raise ProviderError("The provider returned b64_json that is not valid base64; it was not saved.") from error
 
-    async def _download_once(self, url: str, pending: PendingImage, deadline: float) -> ProviderError | None:
+    async def _download_once(self, url: str, pending: Upload, deadline: float) -> ProviderError | None:
         """One download attempt within the image's budget: None when a whole image arrived, else what went wrong."""
         limit = self._settings.max_download_bytes
         remaining = max(0.0, deadline - time.monotonic())

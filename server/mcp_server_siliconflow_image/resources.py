@@ -1,50 +1,60 @@
 """Saved images as MCP resources, so a client can fetch the full-size bytes behind each resource_link.
 
 URIs name files inside the image folder only (`siliconflow-image://images/<file name>`); they never
-reveal host paths and can never reach outside that folder. One template per image type, because a
-template carries the MIME type the client is told. `resources/list` pages through the saved images,
-newest first, for remote clients that want to browse what was made. Each image's JSON sidecar (how it
-was made) is readable at the image's URI plus `.json`, so a client can show a prompt next to its picture.
+reveal host paths and can never reach outside that folder. Over HTTP with named principals each URI
+is looked up among the caller's own images only, so another principal's URI, even guessed, finds
+nothing. One template per image type, because a template carries the MIME type the client is told.
+`resources/list` pages through the saved images, newest first, for remote clients that want to browse
+what was made. Each image's JSON sidecar (how it was made)
+is readable at the image's URI plus `.json`, so a client can show a prompt next to its picture.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import os
-import re
-import stat
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, Annotations, ListResourcesResult, Resource
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, Annotations, ListResourcesResult, Resource
 
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS
-from mcp_server_siliconflow_image.storage import RESOURCE_PREFIX, ImageStore, ListedImage, mime_type_for, recent_images
+from mcp_server_siliconflow_image.runtime import Runtime
+from mcp_server_siliconflow_image.storage import RESOURCE_PREFIX, ListedImage, mime_type_for
+from mcp_server_siliconflow_image.stores import Store
+from mcp_server_siliconflow_image.tenants import Caller, principal_of
 
 PAGE_SIZE = 50
 
 
-def register_resources(server: MCPServer[Any], store: ImageStore) -> None:
+def register_resources(server: MCPServer[Any], runtime: Runtime) -> None:
     for mime_type, extension in EXTENSIONS.items():
-        _register_template(server, store, mime_type, extension)
-    _register_sidecar_template(server, store)
-    server.middleware.append(RecentImagesListing(store))
+        _register_template(server, runtime, mime_type, extension)
+    _register_sidecar_template(server, runtime)
+    server.middleware.append(RecentImagesListing(runtime))
 
 
-def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str, extension: str) -> None:
-    async def read_saved_image(name: str) -> bytes:
+def store_for(runtime: Runtime, request: object | None) -> Store:
+    """The images the caller behind `request` may see: its principal's own, or the server's."""
+    return runtime.serving(Caller(principal_of(request))).store
+
+
+def _register_template(server: MCPServer[Any], runtime: Runtime, mime_type: str, extension: str) -> None:
+    async def read_saved_image(name: str, ctx: Context | None = None) -> bytes:
+        store = store_for(runtime, ctx.request_context.request if ctx is not None else None)
         try:
             return await anyio.to_thread.run_sync(store.read, f"{name}.{extension}")
         except FileNotFoundError as error:
             raise ResourceNotFoundError(f"{error}; it may have been deleted from the image folder") from error
+        except OSError as error:
+            raise ResourceError(f"{name}.{extension} could not be read: {error.strerror or error}") from error
 
     server.resource(
         RESOURCE_PREFIX + "{name}." + extension,
@@ -55,12 +65,16 @@ def _register_template(server: MCPServer[Any], store: ImageStore, mime_type: str
     )(read_saved_image)
 
 
-def _register_sidecar_template(server: MCPServer[Any], store: ImageStore) -> None:
-    async def read_sidecar(name: str) -> str:
+def _register_sidecar_template(server: MCPServer[Any], runtime: Runtime) -> None:
+    async def read_sidecar(name: str, ctx: Context | None = None) -> str:
+        store = store_for(runtime, ctx.request_context.request if ctx is not None else None)
         try:
-            return await anyio.to_thread.run_sync(read_sidecar_text, store.root, name)
+            data = await anyio.to_thread.run_sync(store.read_sidecar, name)
         except FileNotFoundError as error:
-            raise ResourceError(f"{error}: only <saved image>.json sidecars can be read") from error
+            raise ResourceNotFoundError(f"{error}: only <saved image>.json sidecars can be read") from error
+        except OSError as error:
+            raise ResourceError(f"{name}.json could not be read: {error.strerror or error}") from error
+        return data.decode("utf-8", errors="replace")
 
     server.resource(
         RESOURCE_PREFIX + "{name}.json",
@@ -71,34 +85,11 @@ def _register_sidecar_template(server: MCPServer[Any], store: ImageStore) -> Non
     )(read_sidecar)
 
 
-_SIDECAR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(" + "|".join(EXTENSIONS.values()) + r")\.json$")
-MAX_SIDECAR_BYTES = 1024 * 1024
-
-
-def read_sidecar_text(root: Path, image_name: str) -> str:
-    """The sidecar `<image_name>.json` in `root`: a plain name, opened without following a symlink, then
-    checked to be a regular file of sane size, so what is read is what was checked."""
-    name = f"{image_name}.json"
-    if not _SIDECAR_NAME.fullmatch(name):
-        raise FileNotFoundError(f"no sidecar named {name!r}")
-    try:
-        descriptor = os.open(root / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as error:
-        raise FileNotFoundError(f"no sidecar named {name!r}") from error
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise FileNotFoundError(f"no sidecar named {name!r}")
-        data = handle.read(MAX_SIDECAR_BYTES + 1)
-    if len(data) > MAX_SIDECAR_BYTES:
-        raise FileNotFoundError(f"{name!r} is too large to be a sidecar")
-    return data.decode("utf-8", errors="replace")
-
-
 class RecentImagesListing:
     """Server middleware answering `resources/list` with the saved images, newest first, in pages."""
 
-    def __init__(self, store: ImageStore, page_size: int = PAGE_SIZE) -> None:
-        self._store = store
+    def __init__(self, runtime: Runtime, page_size: int = PAGE_SIZE) -> None:
+        self._runtime = runtime
         self._page_size = page_size
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -106,8 +97,11 @@ class RecentImagesListing:
             return await call_next(ctx)
         cursor = (ctx.params or {}).get("cursor")
         before = _decode_cursor(cursor) if cursor else None
-        listing = partial(recent_images, self._store.root, before=before, limit=self._page_size)
-        page, last = await anyio.to_thread.run_sync(listing)
+        listing = partial(store_for(self._runtime, ctx.request).recent, before=before, limit=self._page_size)
+        try:
+            page, last = await anyio.to_thread.run_sync(listing)
+        except OSError as error:
+            raise MCPError(code=INTERNAL_ERROR, message=f"the saved images could not be listed: {error}") from error
         return ListResourcesResult(
             resources=[_as_resource(image) for image in page],
             next_cursor=_encode_cursor(last) if last else None,

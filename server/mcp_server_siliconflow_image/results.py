@@ -24,8 +24,13 @@ class TimingsOut(BaseModel):
 
 
 class ImageOut(BaseModel):
-    path: str = Field(description="Absolute path of the saved full-size file: exactly the provider's bytes.")
+    path: str = Field(
+        description="Absolute path of the saved full-size file, or its s3:// object URL: exactly the provider's bytes."
+    )
     uri: str = Field(description="MCP resource URI; resources/read returns the full-size bytes.")
+    url: str | None = Field(
+        None, description="A presigned HTTPS link to the stored object (SILICONFLOW_IMAGE_URL_TTL), when enabled."
+    )
     mime_type: str
     width: int
     height: int
@@ -140,6 +145,8 @@ def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
             shown += f": {image.problem}; saved as received"
         seed = f", seed {image.seed}" if len(seeds) > 1 else ""
         lines.append(f"{index}. {image.path} ({image.width}x{image.height} {image.mime_type}{shown}{seed}) {image.uri}")
+        if image.url:
+            lines.append(f"   link (expires): {image.url}")
     lines += [f"Image {failure.index} failed: {failure.error}" for failure in result.failed]
     lines += [f"Note: {note}" for note in result.notes]
     traces = list(dict.fromkeys(image.trace_id for image in result.images if image.trace_id))
@@ -151,8 +158,9 @@ def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
 def _image_out(image: ShownImage) -> ImageOut:
     saved, inline = image.saved, image.inline
     return ImageOut(
-        path=str(saved.path),
+        path=saved.location,
         uri=saved.uri,
+        url=saved.url,
         mime_type=saved.mime_type,
         width=saved.width,
         height=saved.height,
@@ -168,7 +176,7 @@ def _image_out(image: ShownImage) -> ImageOut:
 def _resource_link(saved: SavedImage, index: int) -> ResourceLink:
     return ResourceLink(
         type="resource_link",
-        name=saved.path.name,
+        name=saved.name,
         title=f"Generated image {index} (full size)",
         uri=saved.uri,
         mime_type=saved.mime_type,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 import httpx
 
 from mcp_server_siliconflow_image.directory import ModelDirectory
 from mcp_server_siliconflow_image.provider import ProviderClient, create_http_client
-from mcp_server_siliconflow_image.settings import Settings, redact
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.settings import Settings, SettingsError, redact
+from mcp_server_siliconflow_image.stores import Store, open_store
+from mcp_server_siliconflow_image.tenants import Caller, TokenFile
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +26,28 @@ WORKER_THREADS = 4
 @dataclass
 class Runtime:
     settings: Settings
-    store: ImageStore = field(init=False)
+    store: Store = field(init=False)
     directory: ModelDirectory = field(init=False, default_factory=ModelDirectory)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
     _preview_workers: anyio.CapacityLimiter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.store = ImageStore(self.settings.image_dir)
+        self.store = open_store(self.settings)
+
+    def serving(self, caller: Caller) -> Runtime:
+        """This runtime as one caller sees it: its principal's own images, and its own provider key if it
+        brought one. The connection pool, model directory and workers stay shared."""
+        if caller.principal is None and caller.api_key is None:
+            return self
+        self.http, self.preview_workers  # noqa: B018 - made now, so the view shares them rather than its own
+        view = copy.copy(self)
+        if caller.api_key is not None:
+            view.settings = replace(self.settings, api_key=caller.api_key)
+        if caller.principal is not None:
+            view.store = self.store.for_principal(caller.principal)
+            # The host's folders hold every principal's images: edit inputs come as URLs or base64 only.
+            view.settings = replace(view.settings, input_dirs=())
+        return view
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -81,5 +98,16 @@ class Runtime:
         if problem is not None:
             logger.error("%s generate_image and edit_image will refuse until this is fixed.", problem)
             return
-        for rescued in self.store.recover_partials():
-            logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.path)
+        stores = [self.store] + [self.store.for_principal(name) for name in self._principals()]
+        for store in stores:
+            for rescued in store.recover_partials():
+                logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.location)
+
+    def _principals(self) -> list[str]:
+        """The named principals whose own folders may hold what an interrupted run left half-written."""
+        if self.settings.mcp_tokens_file is None:
+            return []
+        try:
+            return TokenFile(self.settings.mcp_tokens_file).names()
+        except SettingsError:
+            return []  # the HTTP transport refuses to start and says why

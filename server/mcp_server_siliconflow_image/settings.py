@@ -45,6 +45,8 @@ ENV_VARIABLES: dict[str, str] = {
     "SILICONFLOW_MCP_TOKEN": "mcp_token",
     "SILICONFLOW_MAX_IMAGE_BYTES": "max_download_bytes",
     "SILICONFLOW_RESOURCE_LINKS": "resource_links",
+    "SILICONFLOW_MCP_TOKENS_FILE": "mcp_tokens_file",
+    "SILICONFLOW_IMAGE_URL_TTL": "image_url_ttl",
 }
 """Every environment variable the server reads, mapped to the settings field it fills."""
 
@@ -106,6 +108,10 @@ class Settings:
     api_key: Secret | None = None
     base_url: str = DEFAULT_BASE_URL
     image_dir: Path = field(default_factory=lambda: default_image_dir())
+    image_store: str | None = None
+    """`s3://bucket/prefix` when SILICONFLOW_IMAGE_DIR names object storage; then `image_dir` is unused."""
+    image_url_ttl: int | None = None
+    """Seconds a presigned HTTPS link to each stored object lives (object storage only); None: no links."""
     default_model: str = DEFAULT_MODEL
     edit_model: str = DEFAULT_EDIT_MODEL
     input_dirs: tuple[Path, ...] | None = None
@@ -116,6 +122,8 @@ class Settings:
     resource_links: bool = True
     """False leaves `resource_link` blocks out of results, for clients that cannot use them."""
     mcp_token: Secret | None = None
+    mcp_tokens_file: Path | None = None
+    """HTTP: a file of `name:token` lines, one principal each (see tenants.py)."""
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     retry_base_delay: float = 1.0
     """First backoff wait in seconds; tests shorten it."""
@@ -131,6 +139,11 @@ class Settings:
     log_level: str = "INFO"
     explicitly_set: frozenset[str] = frozenset()
     """Fields given by a variable or flag; a client preset (client_presets.py) never overrides these."""
+
+    @property
+    def image_location(self) -> str:
+        """Where images go, as the operator wrote it: the folder, or the `s3://` URL."""
+        return self.image_store or str(self.image_dir)
 
     @property
     def generations_url(self) -> str:
@@ -164,6 +177,13 @@ class Settings:
             if value:
                 raw[name] = _parse(variable, name, value)
         raw.update({name: value for name, value in overrides.items() if value is not None})
+        if isinstance(raw.get("image_dir"), str):  # an object store URL, not a folder
+            raw["image_store"] = raw.pop("image_dir")
+        if raw.get("image_url_ttl") is not None and raw.get("image_store") is None:
+            raise SettingsError(
+                "SILICONFLOW_IMAGE_URL_TTL gives presigned links to objects in a bucket: it needs "
+                "SILICONFLOW_IMAGE_DIR=s3://bucket/prefix. Unset it, or store images in object storage."
+            )
         raw["explicitly_set"] = frozenset(raw)
         return cls(**raw)  # type: ignore[arg-type]
 
@@ -174,7 +194,11 @@ def _parse(variable: str, name: str, value: str) -> object:
     if name == "base_url":
         return parse_base_url(variable, value)
     if name == "image_dir":
-        return parse_image_dir(value)
+        return parse_image_location(value)
+    if name == "mcp_tokens_file":
+        return Path(value).expanduser().resolve()
+    if name == "image_url_ttl":
+        return parse_url_ttl(variable, value)
     if name == "input_dirs":
         return tuple(Path(part).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
     if name == "timeout":
@@ -189,6 +213,45 @@ def _parse(variable: str, name: str, value: str) -> object:
     if name in {"structured_output", "resource_links"}:
         return parse_bool(variable, value)
     return value
+
+
+OBJECT_STORE_SCHEME = "s3://"
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+MAX_URL_TTL_SECONDS = 7 * 24 * 3600
+"""S3 refuses presigned links that live longer than seven days."""
+
+
+def parse_image_location(value: str) -> Path | str:
+    """SILICONFLOW_IMAGE_DIR: a folder (see `parse_image_dir`) or object storage as `s3://bucket/prefix`."""
+    if OBJECT_STORE_SCHEME not in value and "://" not in value:
+        return parse_image_dir(value)
+    if not value.startswith(OBJECT_STORE_SCHEME):
+        raise SettingsError(
+            f"SILICONFLOW_IMAGE_DIR must be an absolute folder or s3://bucket/prefix, got {value!r} "
+            "(object storage is reached through the S3 API; S3-compatible stores take AWS_ENDPOINT_URL)."
+        )
+    bucket, _, prefix = value.removeprefix(OBJECT_STORE_SCHEME).strip("/").partition("/")
+    parts = [part for part in prefix.split("/") if part]
+    if not _BUCKET.fullmatch(bucket) or not all(_KEY_PART.fullmatch(part) for part in parts):
+        raise SettingsError(
+            f"SILICONFLOW_IMAGE_DIR={value!r} is not a usable s3://bucket/prefix: the bucket is 3-63 lower-case "
+            "letters, digits, dots or hyphens, and each part of the prefix letters, digits, '.', '_' or '-'."
+        )
+    return OBJECT_STORE_SCHEME + "/".join([bucket, *parts])
+
+
+def parse_url_ttl(variable: str, value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_URL_TTL_SECONDS:
+        raise SettingsError(
+            f"{variable} must be a whole number of seconds from 1 to {MAX_URL_TTL_SECONDS} (seven days, the "
+            f"longest a presigned S3 link may live), got {value!r}"
+        )
+    return seconds
 
 
 def parse_image_dir(value: str) -> Path:

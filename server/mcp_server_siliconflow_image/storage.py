@@ -47,14 +47,32 @@ _NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
 
 @dataclass(frozen=True)
 class SavedImage:
-    path: Path
+    location: str
+    """Where the image is kept: an absolute file path, or the object's `s3://bucket/key` URL."""
     uri: str
     mime_type: str
     width: int
     height: int
     size: int
     sha256: str
+    url: str | None = None
+    """A presigned HTTPS link to the object, when the store hands them out (SILICONFLOW_IMAGE_URL_TTL)."""
 
+    @property
+    def name(self) -> str:
+        """The file (or object) name, as the resource URI carries it."""
+        return self.uri.removeprefix(RESOURCE_PREFIX)
+
+    @property
+    def path(self) -> Path:
+        """The saved local file; an image kept as an object has none (use `location`), and says so loudly."""
+        if "://" in self.location:
+            raise ValueError(f"{self.name} is stored as an object at {self.location}, not as a local file")
+        return Path(self.location)
+
+
+MAX_SIDECAR_BYTES = 1024 * 1024
+"""A sidecar is a few kilobytes of JSON; anything far larger under that name is not one."""
 
 HEAD_BYTES = 512 * 1024
 """How much of the start of a file is kept in memory to recognise it (headers sit at the start)."""
@@ -190,7 +208,7 @@ class PendingImage:
         self.temp.unlink(missing_ok=True)
         _fsync_folder(self.root)
         return SavedImage(
-            path=final,
+            location=str(final),
             uri=RESOURCE_PREFIX + final.name,
             mime_type=image.mime_type,
             width=image.width,
@@ -211,25 +229,30 @@ def sidecar_path(image: Path) -> Path:
     return image.with_name(image.name + ".json")
 
 
-def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
-    """Write `<image>.json` atomically and durably: the image's own facts plus how it was made.
-
-    The image is already saved when this runs; a failure here (a full disk) costs the record, not the image.
-    """
+def sidecar_text(saved: SavedImage, provenance: Mapping[str, Any]) -> str:
+    """The sidecar's JSON: how the image was made, plus the image's own facts (whatever store keeps it)."""
     record = {
         **provenance,
-        "file": saved.path.name,
+        "file": saved.name,
         "mime_type": saved.mime_type,
         "width": saved.width,
         "height": saved.height,
         "bytes": saved.size,
         "sha256": saved.sha256,
     }
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
+    """Write `<image>.json` atomically and durably: the image's own facts plus how it was made.
+
+    The image is already saved when this runs; a failure here (a full disk) costs the record, not the image.
+    """
     target = sidecar_path(saved.path)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
     try:
         with open(temp, "x", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+            handle.write(sidecar_text(saved, provenance))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
@@ -243,6 +266,20 @@ class ImageStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def for_principal(self, principal: str) -> ImageStore:
+        """The store of one authenticated principal: a folder of its own inside this one."""
+        return ImageStore(self.root / principal)
+
+    def write_sidecar(self, saved: SavedImage, provenance: Mapping[str, Any]) -> None:
+        write_sidecar(saved, provenance)
+
+    def recent(self, *, before: str | None, limit: int) -> tuple[list[ListedImage], str | None]:
+        return recent_images(self.root, before=before, limit=limit)
 
     def problem(self) -> str | None:
         """Why nothing can be saved here right now (see `folder_problem`), or None."""
@@ -263,16 +300,28 @@ class ImageStore:
         The name must be a plain file name in the folder, and the file is opened without following a
         symlink, then checked to be a regular file: what is read is what was checked.
         """
-        if not _SAFE_NAME.fullmatch(name) or name.endswith(_TEMP_SUFFIX) or mime_type_for(PurePath(name)) == _UNKNOWN:
+        if not is_image_name(name):
             raise FileNotFoundError(f"no saved image named {name!r}")
+        return self._read_regular(name, None)
+
+    def read_sidecar(self, image_name: str) -> bytes:
+        """The JSON sidecar of the saved image `image_name` (at most MAX_SIDECAR_BYTES), read like `read`."""
+        if not is_image_name(image_name):
+            raise FileNotFoundError(f"no sidecar for {image_name!r}")
+        data = self._read_regular(f"{image_name}.json", MAX_SIDECAR_BYTES + 1)
+        if len(data) > MAX_SIDECAR_BYTES:
+            raise FileNotFoundError(f"{image_name}.json is too large to be a sidecar")
+        return data
+
+    def _read_regular(self, name: str, limit: int | None) -> bytes:
         try:
             descriptor = os.open(self.root / name, os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING | _BINARY)
         except OSError as error:
-            raise FileNotFoundError(f"no saved image named {name!r}") from error
+            raise FileNotFoundError(f"no saved file named {name!r}") from error
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise FileNotFoundError(f"no saved image named {name!r}")
-            return handle.read()
+                raise FileNotFoundError(f"no saved file named {name!r}")
+            return handle.read() if limit is None else handle.read(limit)
 
     def recover_partials(self, older_than: float = STALE_PARTIAL_SECONDS) -> list[SavedImage]:
         """Clean up what a killed process left: stale temporary files are removed, or rescued if whole.
@@ -319,17 +368,23 @@ class ImageStore:
                     stamp = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
                     saved = self.save(data, image, seed=None, index=1)
                     temp.unlink(missing_ok=True)  # rescued once: never again, whatever happens to its record
-                    logger.warning("recovered an interrupted image as %s", saved.path.name)
+                    logger.warning("recovered an interrupted image as %s", saved.name)
                     note = "Recovered at start-up from a download a stopped server had not finished naming."
                     try:
                         write_sidecar(saved, {"recovered": True, "received": stamp.isoformat(), "notes": [note]})
                     except OSError as error:
-                        logger.warning("no record for %s: %s", saved.path.name, describe_os_error(error))
+                        logger.warning("no record for %s: %s", saved.name, describe_os_error(error))
             temp.unlink(missing_ok=True)
             return saved
 
 
 _UNKNOWN = "application/octet-stream"
+
+
+def is_image_name(name: str) -> bool:
+    """Whether `name` can be a saved image's name: plain, not hidden, not temporary, an image type."""
+    plain = bool(_SAFE_NAME.fullmatch(name)) and not name.endswith(_TEMP_SUFFIX)
+    return plain and mime_type_for(PurePath(name)) != _UNKNOWN
 
 
 def mime_type_for(path: PurePath) -> str:
@@ -407,10 +462,7 @@ def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[L
         ),
         reverse=True,
     )
-    names = [name for name in names if _SAFE_NAME.fullmatch(name) and mime_type_for(Path(name)) != _UNKNOWN]
-    if before is not None:
-        names = [name for name in names if name < before]
-    page = names[:limit]
+    page, last = newest_page([name for name in names if is_image_name(name)], before=before, limit=limit)
     images = []
     for name in page:
         try:
@@ -418,4 +470,12 @@ def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[L
         except FileNotFoundError:  # deleted since the scan (a user tidying up, a sibling instance)
             continue
         images.append(ListedImage(name, info.st_size, info.st_mtime))
-    return images, (page[-1] if len(names) > limit else None)
+    return images, last
+
+
+def newest_page(names_newest_first: list[str], *, before: str | None, limit: int) -> tuple[list[str], str | None]:
+    """One page of names that sort newest first, continuing after `before`; and the name the next page starts
+    after (None on the last page)."""
+    names = names_newest_first if before is None else [name for name in names_newest_first if name < before]
+    page = names[:limit]
+    return page, (page[-1] if len(names) > limit else None)

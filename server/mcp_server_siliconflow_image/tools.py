@@ -23,6 +23,7 @@ from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import ProviderError
 from mcp_server_siliconflow_image.results import GenerationResult
 from mcp_server_siliconflow_image.runtime import Runtime
+from mcp_server_siliconflow_image.tenants import CallerError, caller_of
 from mcp_server_siliconflow_image.viewer import VIEW_TOOL_META
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
     ) -> Annotated[CallToolResult, GenerationResult]:
         options = generation_options(locals())
         call = ToolCall("text-to-image", model or runtime.settings.default_model, prompt, aspect_ratio, options)
-        return await run_generation(runtime, call, reporter_for(ctx), options_for_client(runtime, ctx))
+        return await run_generation(runtime, call, ctx)
 
     async def edit_image(
         image: arg.InputImage,
@@ -90,10 +91,16 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         options = generation_options(locals())
         inputs = {name: value for name, value in (("image", image), ("image2", image2), ("image3", image3)) if value}
         call = ToolCall("image-to-image", model or runtime.settings.edit_model, prompt, aspect_ratio, options, inputs)
-        return await run_generation(runtime, call, reporter_for(ctx), options_for_client(runtime, ctx))
+        return await run_generation(runtime, call, ctx)
 
-    async def list_models(capability: arg.CapabilityFilter = None) -> Annotated[CallToolResult, ModelList]:
-        return await list_models_result(runtime, capability)
+    async def list_models(
+        capability: arg.CapabilityFilter = None, ctx: Context | None = None
+    ) -> Annotated[CallToolResult, ModelList]:
+        try:
+            caller = caller_of(request_of(ctx))
+        except CallerError as error:
+            return error_result(str(error))
+        return await list_models_result(runtime.serving(caller), capability)
 
     generating = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
     server.add_tool(
@@ -127,15 +134,20 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
     return {name: func_metadata(tool, skip_names=["ctx"]) for name, tool in tools.items()}
 
 
-async def run_generation(
-    runtime: Runtime, call: ToolCall, progress: ProgressReporter, shown: ResultOptions
-) -> CallToolResult:
-    """Check everything that can be checked, then generate; every failure is a readable tool error."""
+async def run_generation(runtime: Runtime, call: ToolCall, ctx: Context | None) -> CallToolResult:
+    """Check everything that can be checked, then generate, for the caller behind `ctx` (its images, its key
+    if it brought one); every failure is a readable tool error."""
     try:
+        runtime = runtime.serving(caller_of(request_of(ctx)))
         request = await prepare(runtime, call)
-        return await generate(runtime, request, progress, shown)
-    except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError) as error:
+        return await generate(runtime, request, reporter_for(ctx), options_for_client(runtime, ctx))
+    except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError, CallerError) as error:
         return error_result(runtime.redact(str(error)))
+
+
+def request_of(ctx: Context | None) -> object | None:
+    """The HTTP request behind a call (None over stdio and in memory)."""
+    return ctx.request_context.request if ctx is not None else None
 
 
 def readable_errors(

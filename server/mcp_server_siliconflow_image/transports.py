@@ -1,7 +1,8 @@
 """Running the server over stdio (local clients) or streamable HTTP (remote clients).
 
 Over HTTP the server guards itself: a bearer token when SILICONFLOW_MCP_TOKEN is set (compared in constant
-time), no listening beyond loopback without one unless explicitly allowed, Host/Origin checks against DNS
+time), or one of the named principals' tokens in SILICONFLOW_MCP_TOKENS_FILE (each principal then sees only
+its own images), no listening beyond loopback without one unless explicitly allowed, Host/Origin checks against DNS
 rebinding (the SDK's TransportSecuritySettings), a `/healthz` route for load balancers, and a graceful
 shutdown on SIGTERM.
 """
@@ -25,6 +26,7 @@ import pydantic_core
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
+from mcp_server_siliconflow_image.tenants import PRINCIPAL_SCOPE_KEY, TokenFile
 
 if TYPE_CHECKING:  # the HTTP stack is imported only when serving HTTP: stdio starts faster without it
     from mcp.server.mcpserver import MCPServer
@@ -46,7 +48,7 @@ def serve(settings: Settings) -> None:
     server = build_server(settings)
     if settings.api_key is None:
         logger.warning("SILICONFLOW_API_KEY is not set: generate_image will answer how to set it")
-    logger.info("saving images to %s", settings.image_dir)
+    logger.info("saving images to %s", settings.image_location)
     if settings.transport == "stdio":
         serve_stdio(server)
         return
@@ -163,7 +165,8 @@ def is_loopback(host: str) -> bool:
 
 def check_http_exposure(settings: Settings) -> None:
     """Refuse to offer an unauthenticated image generator (and the key's credits) to a whole network."""
-    if settings.mcp_token is None and not is_loopback(settings.host) and not settings.allow_unauthenticated:
+    authenticated = settings.mcp_token is not None or settings.mcp_tokens_file is not None
+    if not authenticated and not is_loopback(settings.host) and not settings.allow_unauthenticated:
         raise SettingsError(
             f"refusing to listen on {settings.host} without SILICONFLOW_MCP_TOKEN: anyone who can reach it could "
             "spend your SiliconFlow credits. Set SILICONFLOW_MCP_TOKEN (clients then send "
@@ -197,34 +200,57 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         transport_security=transport_security(settings),
         host=settings.host,
     )
-    if settings.mcp_token is not None:
-        app = BearerTokenMiddleware(app, settings.mcp_token.reveal(), open_paths=frozenset({HEALTH_PATH}))
+    if settings.mcp_token is not None or settings.mcp_tokens_file is not None:
+        token = settings.mcp_token.reveal() if settings.mcp_token is not None else None
+        principals = TokenFile(settings.mcp_tokens_file) if settings.mcp_tokens_file is not None else None
+        app = BearerTokenMiddleware(app, token, principals, open_paths=frozenset({HEALTH_PATH}))
     return app
 
 
-class BearerTokenMiddleware:
-    """Every HTTP request but the health check must carry `Authorization: Bearer <token>`."""
+_UNAUTHENTICATED = object()
 
-    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str]) -> None:
+
+class BearerTokenMiddleware:
+    """Every HTTP request but the health check must carry `Authorization: Bearer <token>`.
+
+    The server's own token (SILICONFLOW_MCP_TOKEN) reaches the server's images; a principal's token from
+    the token file reaches that principal's, which the request carries on in its ASGI scope.
+    """
+
+    def __init__(
+        self, app: ASGIApp, token: str | None, principals: TokenFile | None, open_paths: frozenset[str]
+    ) -> None:
         self.app = app
-        self._token = token.encode()
+        self._token = token.encode() if token is not None else None
+        self._principals = principals
         self._open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self._open_paths and not self._authorised(scope):
-            from starlette.responses import JSONResponse
+        if scope["type"] == "http" and scope["path"] not in self._open_paths:
+            principal = self._authenticate(scope)
+            if principal is _UNAUTHENTICATED:
+                from starlette.responses import JSONResponse
 
-            response = JSONResponse(
-                {"error": "unauthorized", "error_description": "send Authorization: Bearer <SILICONFLOW_MCP_TOKEN>"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="mcp-server-siliconflow-image"'},
-            )
-            await response(scope, receive, send)
-            return
+                response = JSONResponse(
+                    {"error": "unauthorized", "error_description": "send Authorization: Bearer <your token>"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="mcp-server-siliconflow-image"'},
+                )
+                await response(scope, receive, send)
+                return
+            scope = {**scope, PRINCIPAL_SCOPE_KEY: principal}
         await self.app(scope, receive, send)
 
-    def _authorised(self, scope: Scope) -> bool:
+    def _authenticate(self, scope: Scope) -> object:
+        """The principal's name, None for the server's own token, or _UNAUTHENTICATED."""
         from starlette.datastructures import Headers
 
         scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self._token)
+        presented = credentials.strip()
+        if scheme.lower() != "bearer" or not presented:
+            return _UNAUTHENTICATED
+        if self._token is not None and hmac.compare_digest(presented.encode(), self._token):
+            return None
+        if self._principals is not None and (principal := self._principals.principal_for(presented)) is not None:
+            return principal
+        return _UNAUTHENTICATED

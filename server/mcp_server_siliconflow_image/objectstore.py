@@ -1,0 +1,315 @@
+"""Images kept as objects in an S3 bucket, so replicas on different machines share them without a shared disk.
+
+The same guarantees as the folder, by the store's own means: an object appears only when its upload
+completed and the store verified its SHA-256 checksum (S3 puts are atomic, nothing half-written is ever
+listed), a name is claimed with a conditional put (`If-None-Match: *`), so two replicas that pick the
+same name never replace each other's image, and the sidecar is an object beside the image.
+Credentials and endpoint come only from the standard AWS variables (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL for MinIO, Ceph or R2), read by the client itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import obstore
+from obstore.exceptions import (
+    AlreadyExistsError,
+    BaseError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnauthenticatedError,
+)
+from obstore.store import S3Store
+
+from mcp_server_siliconflow_image import storage
+from mcp_server_siliconflow_image.imageformat import ImageFormat
+from mcp_server_siliconflow_image.settings import OBJECT_STORE_SCHEME
+from mcp_server_siliconflow_image.storage import (
+    HEAD_BYTES,
+    MAX_SIDECAR_BYTES,
+    RESOURCE_PREFIX,
+    ListedImage,
+    SavedImage,
+    batch_stamp,
+    is_image_name,
+    newest_page,
+    sidecar_text,
+)
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig
+
+logger = logging.getLogger(__name__)
+
+NAME_ATTEMPTS = 1000
+PROBE_NAME = ".write-check.partial"
+_CLIENT_OPTIONS: ClientConfig = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(seconds=60)}
+_RETRIES: RetryConfig = {
+    "max_retries": 3,
+    "retry_timeout": timedelta(seconds=20),
+    "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=2), "base": 2},
+}
+_PROBE_OPTIONS: ClientConfig = {"connect_timeout": timedelta(seconds=3), "timeout": timedelta(seconds=5)}
+_PROBE_RETRIES: RetryConfig = {
+    "max_retries": 1,
+    "retry_timeout": timedelta(seconds=5),
+    "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=1), "base": 2},
+}
+"""The pre-flight check answers within seconds even when the store accepts connections and then says nothing:
+every generating call waits on it. Uploads of paid images get more patience (above)."""
+_FAILURES = (BaseError, FileNotFoundError, ValueError)
+"""What the client raises: its own errors, and built-in ones for a missing object or bucket and bad input."""
+
+
+class StoreError(OSError):
+    """The object store refused or could not be reached; the message says which, in words a user can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
+
+
+def describe_store_error(error: Exception) -> str:
+    """What went wrong, without the store's raw answer (it may echo account details)."""
+    if isinstance(error, FileNotFoundError):
+        return "the bucket or object does not exist"
+    if isinstance(error, PermissionDeniedError):
+        return "the store denied access (check the bucket policy for these credentials)"
+    if isinstance(error, UnauthenticatedError):
+        return "the store refused the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "error sending request" in first_line or "connect" in first_line.lower():
+        return "the store could not be reached (check AWS_ENDPOINT_URL and the network)"
+    return first_line.split(": <", 1)[0][:300]
+
+
+def _client(bucket: str, options: ClientConfig, retries: RetryConfig) -> S3Store:
+    """A client (and connection pool) for the bucket; credentials, region and endpoint from AWS_* variables."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    options = {**options, "allow_http": endpoint.startswith("http://")}
+    return S3Store(bucket, config={"checksum_algorithm": "SHA256"}, client_options=options, retry_config=retries)
+
+
+@dataclass(frozen=True)
+class _Clients:
+    """One client for images, one with short limits for the pre-flight check; shared by every principal."""
+
+    images: S3Store
+    probe: S3Store
+
+
+class BucketStore:
+    """The images under one prefix of a bucket (see the module docstring for the guarantees)."""
+
+    def __init__(self, clients: _Clients, bucket: str, prefix: str, *, url_ttl: int | None, max_bytes: int) -> None:
+        self._clients = clients
+        self._client = clients.images
+        self._bucket = bucket
+        self._prefix = prefix
+        self._url_ttl = url_ttl
+        self._max_bytes = max_bytes
+
+    @classmethod
+    def from_url(cls, url: str, *, url_ttl: int | None, max_bytes: int) -> BucketStore:
+        bucket, _, prefix = url.removeprefix(OBJECT_STORE_SCHEME).partition("/")
+        clients = _Clients(_client(bucket, _CLIENT_OPTIONS, _RETRIES), _client(bucket, _PROBE_OPTIONS, _PROBE_RETRIES))
+        return cls(clients, bucket, prefix, url_ttl=url_ttl, max_bytes=max_bytes)
+
+    @property
+    def location(self) -> str:
+        return f"{OBJECT_STORE_SCHEME}{self._bucket}/{self._prefix}".rstrip("/")
+
+    def for_principal(self, principal: str) -> BucketStore:
+        prefix = f"{self._prefix}/{principal}" if self._prefix else principal
+        return BucketStore(self._clients, self._bucket, prefix, url_ttl=self._url_ttl, max_bytes=self._max_bytes)
+
+    def _key(self, name: str) -> str:
+        return f"{self._prefix}/{name}" if self._prefix else name
+
+    def problem(self) -> str | None:
+        """Claim a fixed hidden probe object with a conditional put: reachability, credentials, the bucket and
+        write permission all show (S3 authorises a put before it checks its condition, so "already exists"
+        proves the right to write too). Nothing is deleted, so buckets that forbid deletes work, and the
+        probe is one 16-byte object per prefix, never listed."""
+        try:
+            obstore.put(self._clients.probe, self._key(PROBE_NAME), b"\0" * 16, mode="create", use_multipart=False)
+        except (AlreadyExistsError, PreconditionError):
+            return None
+        except _FAILURES as error:
+            return (
+                f"SILICONFLOW_IMAGE_DIR={self.location} cannot hold images: {describe_store_error(error)}. Check "
+                "that the bucket exists and that AWS_ENDPOINT_URL, AWS_REGION and the credentials "
+                "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) let this server write there."
+            )
+        return None
+
+    def pending(self) -> PendingObject:
+        return PendingObject(self)
+
+    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
+        with self.pending() as pending:
+            pending.write(data)
+            return pending.publish(image, seed=seed, index=index)
+
+    def publish(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str) -> SavedImage:
+        """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling."""
+        stem = storage._file_stem(stamp, seed, index)
+        for attempt in range(1, NAME_ATTEMPTS + 1):
+            name = f"{stem}.{image.extension}" if attempt == 1 else f"{stem}-{attempt}.{image.extension}"
+            try:
+                obstore.put(
+                    self._client,
+                    self._key(name),
+                    data,
+                    mode="create",
+                    attributes={"Content-Type": image.mime_type},
+                    use_multipart=False,
+                )
+            except (AlreadyExistsError, PreconditionError):
+                continue
+            except _FAILURES as error:
+                raise StoreError(f"the bucket refused the image: {describe_store_error(error)}") from error
+            return SavedImage(
+                location=f"{OBJECT_STORE_SCHEME}{self._bucket}/{self._key(name)}",
+                uri=RESOURCE_PREFIX + name,
+                mime_type=image.mime_type,
+                width=image.width,
+                height=image.height,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                url=self._presigned(name),
+            )
+        raise StoreError(f"could not find a free object name for {stem} in {self.location}")
+
+    def _presigned(self, name: str) -> str | None:
+        if self._url_ttl is None:
+            return None
+        try:
+            return str(obstore.sign(self._client, "GET", self._key(name), timedelta(seconds=self._url_ttl)))
+        except _FAILURES as error:
+            logger.warning("could not presign a link to %s: %s", name, describe_store_error(error))
+            return None
+
+    def write_sidecar(self, saved: SavedImage, provenance: Mapping[str, Any]) -> None:
+        """The sidecar object `<image>.json`, written once beside its image and never replaced."""
+        try:
+            obstore.put(
+                self._client,
+                self._key(f"{saved.name}.json"),
+                sidecar_text(saved, provenance).encode(),
+                mode="create",
+                attributes={"Content-Type": "application/json"},
+                use_multipart=False,
+            )
+        except _FAILURES as error:
+            raise StoreError(f"the bucket refused the record: {describe_store_error(error)}") from error
+
+    def read(self, name: str) -> bytes:
+        """The image `name` under this prefix, streamed in and never more than one image's size."""
+        missing = FileNotFoundError(f"no saved image named {name!r}")
+        if not is_image_name(name):
+            raise missing
+        try:
+            result = obstore.get(self._client, self._key(name))
+            if result.meta["size"] > self._max_bytes:
+                raise StoreError(f"{name} is larger than SILICONFLOW_MAX_IMAGE_BYTES={self._max_bytes}")
+            data = bytearray()
+            for chunk in result.stream():
+                data += chunk
+                if len(data) > self._max_bytes:
+                    raise StoreError(f"{name} is larger than SILICONFLOW_MAX_IMAGE_BYTES={self._max_bytes}")
+        except FileNotFoundError as error:
+            raise missing from error
+        except _FAILURES as error:
+            raise StoreError(f"the bucket could not be read: {describe_store_error(error)}") from error
+        return bytes(data)
+
+    def read_sidecar(self, image_name: str) -> bytes:
+        """The JSON sidecar object of the saved image `image_name`, at most MAX_SIDECAR_BYTES."""
+        missing = FileNotFoundError(f"no sidecar for {image_name!r}")
+        if not is_image_name(image_name):
+            raise missing
+        try:
+            result = obstore.get(self._client, self._key(f"{image_name}.json"))
+            if result.meta["size"] > MAX_SIDECAR_BYTES:
+                raise missing
+            return bytes(result.bytes())
+        except FileNotFoundError as error:
+            raise missing from error
+        except _FAILURES as error:
+            raise StoreError(f"the bucket could not be read: {describe_store_error(error)}") from error
+
+    def recent(self, *, before: str | None, limit: int) -> tuple[list[ListedImage], str | None]:
+        """Images directly under this prefix (never another principal's, one level down), newest first."""
+        listed_prefix = f"{self._prefix}/" if self._prefix else None
+        try:
+            listing = obstore.list_with_delimiter(self._client, listed_prefix)
+        except _FAILURES as error:
+            raise StoreError(f"the bucket could not be listed: {describe_store_error(error)}") from error
+        objects = {}
+        for entry in listing["objects"]:
+            name = entry["path"].removeprefix(listed_prefix or "")
+            if is_image_name(name):
+                objects[name] = entry
+        page, last = newest_page(sorted(objects, reverse=True), before=before, limit=limit)
+        images = [ListedImage(name, objects[name]["size"], objects[name]["last_modified"].timestamp()) for name in page]
+        return images, last
+
+    def recover_partials(self) -> list[SavedImage]:
+        """Nothing to recover: an upload that did not finish left no object behind."""
+        return []
+
+
+class PendingObject:
+    """An image being received for a bucket: held in memory (at most SILICONFLOW_MAX_IMAGE_BYTES, which the
+    download enforces, and the preview needs the bytes anyway), then uploaded whole by `publish`.
+
+    `read_all` freezes the buffer into the bytes it returns, and `publish` uploads those same bytes, so
+    an image is never held in memory more than once."""
+
+    def __init__(self, store: BucketStore) -> None:
+        self._store = store
+        self._data: bytearray | bytes = bytearray()
+        self.size = 0
+        self.head = bytearray()
+
+    def __enter__(self) -> PendingObject:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+    def write(self, chunk: bytes) -> None:
+        if isinstance(self._data, bytes):
+            self._data = bytearray(self._data)
+        self._data += chunk
+        self.size += len(chunk)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+
+    def restart(self) -> None:
+        self._data = bytearray()
+        self.size = 0
+        self.head = bytearray()
+
+    def tail(self, length: int) -> bytes:
+        return bytes(self._data[-length:]) if length else b""
+
+    def read_all(self) -> bytes:
+        if isinstance(self._data, bytearray):
+            self._data = bytes(self._data)
+        return self._data
+
+    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
+        saved = self._store.publish(self.read_all(), image, seed=seed, index=index, stamp=stamp or batch_stamp())
+        self.discard()
+        return saved
+
+    def discard(self) -> None:
+        self._data = bytearray()

@@ -1,0 +1,91 @@
+"""The one interface every image store offers, and the choice between them (a folder, or object storage).
+
+Generation, resources and the pre-flight check speak only this interface, so a replica that keeps its
+images in a bucket behaves exactly like one that keeps them in a folder: an image appears complete or
+not at all, is never replaced, carries its sidecar beside it, and is listed newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Protocol
+
+from mcp_server_siliconflow_image.imageformat import ImageFormat
+from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.storage import ImageStore, ListedImage, SavedImage
+
+
+class Upload(Protocol):
+    """An image being received: written chunk by chunk, then published under a fresh name, or discarded."""
+
+    size: int
+    head: bytearray
+
+    def __enter__(self) -> Upload: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def restart(self) -> None: ...
+
+    def tail(self, length: int) -> bytes: ...
+
+    def read_all(self) -> bytes: ...
+
+    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage: ...
+
+    def discard(self) -> None: ...
+
+
+class Store(Protocol):
+    """Where images are kept. Every method may block (disk or network): call them on a worker thread."""
+
+    @property
+    def location(self) -> str:
+        """The folder or `s3://bucket/prefix`, for messages and logs."""
+        ...
+
+    def for_principal(self, principal: str) -> Store:
+        """The part of this store that belongs to one authenticated principal, and only to it."""
+        ...
+
+    def problem(self) -> str | None:
+        """Why an image could not be saved right now, naming SILICONFLOW_IMAGE_DIR; None when it could."""
+        ...
+
+    def pending(self) -> Upload: ...
+
+    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage: ...
+
+    def write_sidecar(self, saved: SavedImage, provenance: Mapping[str, Any]) -> None: ...
+
+    def read(self, name: str) -> bytes:
+        """The saved image `name`; FileNotFoundError for anything that is not one of this store's images."""
+        ...
+
+    def read_sidecar(self, image_name: str) -> bytes:
+        """The JSON sidecar of a saved image; FileNotFoundError when there is none."""
+        ...
+
+    def recent(self, *, before: str | None, limit: int) -> tuple[list[ListedImage], str | None]:
+        """Saved images newest first, `limit` after the name `before`; and where the next page starts."""
+        ...
+
+    def recover_partials(self) -> list[SavedImage]:
+        """Rescue or remove what an interrupted run left half-written (stores with atomic writes leave nothing)."""
+        ...
+
+
+def open_store(settings: Settings) -> Store:
+    """The store SILICONFLOW_IMAGE_DIR names: a bucket for `s3://…`, else the folder."""
+    if settings.image_store is not None:
+        from mcp_server_siliconflow_image.objectstore import BucketStore  # the S3 client loads only when used
+
+        return BucketStore.from_url(
+            settings.image_store, url_ttl=settings.image_url_ttl, max_bytes=settings.max_download_bytes
+        )
+    return ImageStore(settings.image_dir)
