@@ -361,3 +361,14 @@ def test_a_config_saved_with_a_byte_order_mark_is_read(server_env: dict[str, str
     config.write_text(json.dumps(entry), encoding="utf-8-sig")
     _, report = doctor_json(server_env)
     assert verdicts(report)["Cursor"]["verdict"] == "ok"
+
+
+def test_doctor_checks_a_bucket_image_store_the_way_generation_does(
+    server_env: dict[str, str], s3_env: dict[str, str]
+) -> None:
+    good = {**server_env, **s3_env, "SILICONFLOW_IMAGE_DIR": f"s3://{s3_env['S3_BUCKET']}/team"}
+    status, report = doctor_json(good)
+    assert verdicts(report)["image store"]["verdict"] == "ok", verdicts(report)["image store"]
+    missing = {**good, "SILICONFLOW_IMAGE_DIR": "s3://no-such-bucket-doctor/team"}
+    status, report = doctor_json(missing)
+    assert status != 0 and verdicts(report)["image store"]["verdict"] == "fail"

@@ -53,6 +53,17 @@ def check_runtime() -> list[Check]:
 # ---------------------------------------------------------------- image folder
 
 
+def check_image_store(settings: Settings) -> Check:
+    """An object store is checked the way generation checks it before paying: one conditional probe write."""
+    from mcp_server_siliconflow_image.stores import open_store
+
+    store = open_store(settings)
+    problem = store.problem()
+    if problem is not None:
+        return Check("image store", "fail", problem, "fix the bucket, its credentials (AWS_*) or SILICONFLOW_IMAGE_DIR")
+    return Check("image store", "ok", f"{store.location}: reachable and writable")
+
+
 def check_image_folder(folder: Path) -> Check:
     """Whether images can be saved in `folder`: a real file written there, and the free space."""
     existing = folder
@@ -134,7 +145,7 @@ def run_checks(
         checks.append(Check("settings", "fail", settings_error or "unusable", "fix the variable or flag named"))
     else:
         checks += anyio.run(check_provider, settings)
-        checks.append(check_image_folder(settings.image_dir))
+        checks.append(check_image_store(settings) if settings.image_store else check_image_folder(settings.image_dir))
     checks += check_clients(
         home or Path.home(), platform, os.environ if environ is None else environ, cwd or Path.cwd()
     )
