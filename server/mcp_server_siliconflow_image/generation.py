@@ -26,7 +26,13 @@ from mcp_server_siliconflow_image.progress import ProgressReporter
 from mcp_server_siliconflow_image.provider import Generation, ProviderClient, ProviderError, ProviderImage
 from mcp_server_siliconflow_image.results import FailedImageOut, ShownImage, build_result
 from mcp_server_siliconflow_image.runtime import Runtime
-from mcp_server_siliconflow_image.storage import PendingImage, batch_stamp, describe_os_error, write_sidecar
+from mcp_server_siliconflow_image.storage import (
+    PendingImage,
+    batch_stamp,
+    describe_os_error,
+    fsync_folder,
+    write_sidecar,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -139,20 +145,28 @@ async def _publish_and_show(
     problems: list[str | None] = [None] * len(received)
 
     async def publish(slot: int, item: _Received) -> None:
-        publishing = partial(item.pending.publish, item.image, seed=seed, index=item.index, stamp=stamp)
+        publishing = partial(
+            item.pending.publish, item.image, seed=seed, index=item.index, stamp=stamp, sync_folder=False
+        )
         try:
             saved = await anyio.to_thread.run_sync(publishing)
         except OSError as error:
             batch.failed.append(_failure(item.index, error, item.output, batch.answered_at))
             return
         shown[slot] = ShownImage(saved, None)
-        try:
-            await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
-        except OSError as error:
-            batch.notes.append(
-                f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
-                f"{describe_os_error(error)}."
-            )
+        with anyio.CancelScope(shield=True):  # a published image always gets its record and a durable name
+            try:
+                await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
+                return  # the sidecar's folder sync made the image's name durable too
+            except OSError as error:
+                batch.notes.append(
+                    f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
+                    f"{describe_os_error(error)}."
+                )
+            try:
+                await anyio.to_thread.run_sync(fsync_folder, saved.path.parent)
+            except OSError as error:
+                logger.warning("image %d: its folder could not be synced: %s", item.index, describe_os_error(error))
 
     async def show(slot: int, item: _Received) -> None:
         limiter = runtime.preview_workers
