@@ -105,17 +105,6 @@ def server_env(standin: StandIn, image_dir: Path) -> dict[str, str]:
     }
 
 
-def spawn_stdio_server(standin: StandIn, folder: Path) -> subprocess.Popen[bytes]:
-    """The server as a client starts it, with pipes this script speaks JSON-RPC over directly."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=server_env(standin, folder),
-    )
-
-
 async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
     await call()  # warm-up: connections, caches, lazy imports
     samples = []
@@ -289,9 +278,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def memory_and_cpu(standin: StandIn, folder: Path, calls: int) -> dict[str, float]:
-    """Peak resident memory (VmHWM) of the server across batch-4 x 3 MB calls, and its CPU time per call."""
-    process = spawn_stdio_server(standin, folder)
+def memory_and_cpu(
+    command: list[str], env: dict[str, str], arguments: Callable[[int], dict[str, Any]], calls: int
+) -> dict[str, float]:
+    """Peak resident memory (VmHWM) of a stdio server across batch-1 and batch-4 x 3 MB calls, and its
+    CPU time per call, speaking JSON-RPC over its pipes directly (so the client costs the server nothing)."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
     assert process.stdin and process.stdout
     stdin, stdout = process.stdin, process.stdout
 
@@ -311,19 +305,39 @@ def memory_and_cpu(standin: StandIn, folder: Path, calls: int) -> dict[str, floa
     cpu: dict[str, float] = {}
     number = 0
     for batch in (1, 4):
-        arguments = {"prompt": PROMPT, "batch_size": batch, "seed": SEED}
         number += 1
-        request(number, "tools/call", {"name": "generate_image", "arguments": arguments})  # warm-up
+        request(number, "tools/call", {"name": "generate_image", "arguments": arguments(batch)})  # warm-up
         before = cpu_seconds(process.pid)
         for _ in range(calls):
             number += 1
-            request(number, "tools/call", {"name": "generate_image", "arguments": arguments})
+            request(number, "tools/call", {"name": "generate_image", "arguments": arguments(batch)})
         cpu[f"cpu_batch_{batch}"] = (cpu_seconds(process.pid) - before) / calls
     status = Path(f"/proc/{process.pid}/status").read_text()
     stdin.close()
     process.wait(timeout=10)
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return {"rss_mb": int(match.group(1)) / 1024 if match else float("nan"), **cpu}
+
+
+def server_usage(standin: StandIn, folder: Path, calls: int) -> dict[str, float]:
+    command = [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"]
+    return memory_and_cpu(
+        command,
+        server_env(standin, folder),
+        lambda batch: {"prompt": PROMPT, "batch_size": batch, "seed": SEED},
+        calls,
+    )
+
+
+def peer_usage(peer: Peer, standin: StandIn, folder: Path, calls: int) -> dict[str, float] | None:
+    if peer.command is None:
+        return None
+    return memory_and_cpu(
+        peer.command,
+        {**server_env(standin, folder), "PEER_API_BASE": standin.base_url},
+        lambda batch: {"prompt": PROMPT, "model": "Kwai-Kolors/Kolors", "count": batch, "seed": SEED},
+        calls,
+    )
 
 
 def ms(seconds: float) -> str:
@@ -395,16 +409,22 @@ async def main(quick: bool, runs: int, delays: list[float]) -> str:
                 f"| 0 errors, p95 ≤ 1.3× single ({'met' if load_met else 'NOT met'}) |"
             )
             standin.set_delay(0)
-            usage = memory_and_cpu(standin, folder / "rss", 1 if quick else 5)
+            calls = 1 if quick else 5
+            usage = server_usage(standin, folder / "rss", calls)
+            peer_use = peer_usage(peer, standin, folder / "peer-rss", calls)
             rss = usage["rss_mb"]
+            peer_rss = f" · peer process {peer_use['rss_mb']:.0f} MB" if peer_use else ""
             rows.append(
-                f"| peak RSS, batch 4 × 3 MB | server process {rss:.0f} MB | **{rss:.0f} MB** "
+                f"| peak RSS, batch 4 × 3 MB | server process {rss:.0f} MB{peer_rss} | **{rss:.0f} MB** "
                 f"| ≤ 150 MB ({'met' if rss <= 150 else 'NOT met'}) |"
             )
-            rows.append(
-                f"| server CPU time per call (user + system) | batch 1: {ms(usage['cpu_batch_1'])} · "
-                f"batch 4: {ms(usage['cpu_batch_4'])} | | (explains the rows above) |"
-            )
+            for batch in (1, 4):
+                key = f"cpu_batch_{batch}"
+                peer_cpu = f" · peer {ms(peer_use[key])}" if peer_use else f" · peer n/a ({peer.reason})"
+                rows.append(
+                    f"| CPU time per call (user + system), batch {batch} | server {ms(usage[key])}{peer_cpu} "
+                    "| | (explains the rows above) |"
+                )
     finally:
         standin.stop()
     header = [
