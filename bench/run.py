@@ -136,12 +136,14 @@ async def floor_samples(standin: StandIn, batch: int, runs: int, folder: Path) -
         return await timed(runs, one_call)
 
 
-async def server_samples(standin: StandIn, batch: int, runs: int, folder: Path) -> list[float]:
+async def server_samples(
+    standin: StandIn, batch: int, runs: int, folder: Path, extra_env: dict[str, str] | None = None
+) -> list[float]:
     """The same work as one tools/call over stdio through the MCP SDK's client."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
-        env=server_env(standin, folder),
+        env={**server_env(standin, folder), **(extra_env or {})},
     )
     async with Client(params) as client:
 
@@ -176,6 +178,7 @@ async def sdk_result_cost(runs: int) -> tuple[float, float]:
     return statistics.median(tiny), statistics.median(large)
 
 
+INLINE_OFF = {"SILICONFLOW_INLINE_MAX_BYTES": "0"}
 PREVIEW_CHARS = 662_572
 """Base64 characters of this server's batch-1 preview of the bench's 3 MB PNG."""
 
@@ -358,14 +361,14 @@ def latency_row(delay: float, batch: int, floor: float, server: float, peer: flo
     """One latency row: the ratios to the floor, and at zero delay whether the server beats the peer."""
     target = 1.25 if delay == 0 else 1.02
     met = server / floor <= target
-    peer_text = f"peer {ms(peer)} ({peer / floor:.2f}×)" if peer is not None else f"peer n/a ({peer_reason})"
+    peer_text = f"peer {ms(peer)} ({peer / floor:.3f}×)" if peer is not None else f"peer n/a ({peer_reason})"
     goal = f"≤ {target}"
     if delay == 0:
         goal += " and below the peer"
         met = met and peer is not None and server < peer
     return (
         f"| batch {batch}, provider delay {delay:g} s | floor {ms(floor)} · server {ms(server)} · {peer_text} "
-        f"| **{server / floor:.2f}×** | {goal} ({'met' if met else 'NOT met'}) |"
+        f"| **{server / floor:.3f}×** | {goal} ({'met' if met else 'NOT met'}) |"
     )
 
 
@@ -385,6 +388,14 @@ async def main(quick: bool, runs: int, delays: list[float]) -> str:
                     if peer.command is not None:
                         peer_median = statistics.median(await peer_samples(peer, standin, batch, runs, folder / "peer"))
                     rows.append(latency_row(delay, batch, floor, server, peer_median, peer.reason))
+                    if delay == 0:
+                        plain = statistics.median(
+                            await server_samples(standin, batch, runs, folder / "plain", INLINE_OFF)
+                        )
+                        rows.append(
+                            f"| batch {batch}, delay 0 s, inline images off | floor {ms(floor)} · server {ms(plain)} "
+                            f"| **{plain / floor:.3f}×** | (what the preview and its transfer cost) |"
+                        )
             tiny, large = await sdk_result_cost(runs)
             rows.append(
                 f"| SDK alone: one-tool MCPServer, tiny vs 660 KB image result | {ms(tiny)} · {ms(large)} "

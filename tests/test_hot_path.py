@@ -95,6 +95,7 @@ SOURCES = {
     "noise": noise_png((1024, 1024), seed=1234),
     "drawn": render_image("pattern", "a red kite", 1, (1024, 1024), 1)[0],
     "photo-like": render_image("jpeg", "a red kite", 1, (960, 1280), 1)[0],
+    "wide, tiles at the edges": noise_png((2050, 530), seed=7),
 }
 
 
