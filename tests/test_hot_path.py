@@ -13,13 +13,16 @@ import hashlib
 import io
 import os
 import stat
+import time
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from PIL import Image
 
-from mcp_server_siliconflow_image import generation, previews
+from mcp_server_siliconflow_image import generation, previews, storage
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.previews import make_preview
 from mcp_server_siliconflow_image.settings import Settings
@@ -118,3 +121,23 @@ def test_a_noisy_3mb_png_previews_at_full_size_within_the_default_budget() -> No
     preview = make_preview(SOURCES["noise"], 900_000)
     assert preview is not None and (preview.width, preview.height) == (1024, 1024)
     assert len(preview.data_base64) <= 900_000
+
+
+async def test_a_call_cancelled_while_publishing_still_leaves_a_durable_name_and_its_sidecar(
+    standin: RunningStandIn, settings: Settings, image_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_publish = storage.PendingImage.publish
+
+    def slow_publish(self: storage.PendingImage, *args: Any, **kwargs: Any) -> storage.SavedImage:
+        time.sleep(0.6)  # a slow disk: the client gives up while the file is being published
+        return real_publish(self, *args, **kwargs)
+
+    monkeypatch.setattr(storage.PendingImage, "publish", slow_publish)
+    calls = record_fsyncs(monkeypatch, image_dir)
+    async with Client(build_server(settings)) as client:
+        with anyio.move_on_after(0.3):
+            await client.call_tool("generate_image", {"prompt": "given up on"})
+        await anyio.sleep(1.0)
+    [image] = [path for path in image_dir.iterdir() if path.suffix == ".png"]
+    assert (image_dir / f"{image.name}.json").exists()
+    assert any(kind == "folder" and image.name in visible for kind, visible in calls)

@@ -145,6 +145,12 @@ async def _publish_and_show(
     problems: list[str | None] = [None] * len(received)
 
     async def publish(slot: int, item: _Received) -> None:
+        # Shielded: once a file is being published it gets its record and a durable name, even if the
+        # call is cancelled meanwhile (the folder sync that makes the name durable comes after the sidecar).
+        with anyio.CancelScope(shield=True):
+            await publish_durably(slot, item)
+
+    async def publish_durably(slot: int, item: _Received) -> None:
         publishing = partial(
             item.pending.publish, item.image, seed=seed, index=item.index, stamp=stamp, sync_folder=False
         )
@@ -154,19 +160,18 @@ async def _publish_and_show(
             batch.failed.append(_failure(item.index, error, item.output, batch.answered_at))
             return
         shown[slot] = ShownImage(saved, None)
-        with anyio.CancelScope(shield=True):  # a published image always gets its record and a durable name
-            try:
-                await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
-                return  # the sidecar's folder sync made the image's name durable too
-            except OSError as error:
-                batch.notes.append(
-                    f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
-                    f"{describe_os_error(error)}."
-                )
-            try:
-                await anyio.to_thread.run_sync(fsync_folder, saved.path.parent)
-            except OSError as error:
-                logger.warning("image %d: its folder could not be synced: %s", item.index, describe_os_error(error))
+        try:
+            await anyio.to_thread.run_sync(write_sidecar, saved, {**provenance, "index": item.index})
+            return  # the sidecar's folder sync made the image's name durable too
+        except OSError as error:
+            batch.notes.append(
+                f"Image {item.index} is saved, but its record ({saved.path.name}.json) could not be written: "
+                f"{describe_os_error(error)}."
+            )
+        try:
+            await anyio.to_thread.run_sync(fsync_folder, saved.path.parent)
+        except OSError as error:
+            logger.warning("image %d: its folder could not be synced: %s", item.index, describe_os_error(error))
 
     async def show(slot: int, item: _Received) -> None:
         limiter = runtime.preview_workers
