@@ -5,7 +5,9 @@
     python bench/run.py --readme   # also write the table into README.md's "Performance" section
 
 The stand-in provider runs in its own process on loopback, serving 1024x1024 incompressible PNGs (~3 MB,
-like a detailed provider image) at expiring links, with a configurable inference delay.
+like a detailed provider image) at expiring links, with a configurable inference delay. Three sides do the
+same call against it in one run: the floor (a bare httpx script), this server, and the npm peer
+`siliconflow-image-mcp` (see bench/peer.py; "n/a" with the reason where Node.js is missing).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from typing import Any
 import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.peer import Peer, install_peer
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-bench"
@@ -99,17 +105,6 @@ def server_env(standin: StandIn, image_dir: Path) -> dict[str, str]:
     }
 
 
-def spawn_stdio_server(standin: StandIn, folder: Path) -> subprocess.Popen[bytes]:
-    """The server as a client starts it, with pipes this script speaks JSON-RPC over directly."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=server_env(standin, folder),
-    )
-
-
 async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
     await call()  # warm-up: connections, caches, lazy imports
     samples = []
@@ -141,12 +136,14 @@ async def floor_samples(standin: StandIn, batch: int, runs: int, folder: Path) -
         return await timed(runs, one_call)
 
 
-async def server_samples(standin: StandIn, batch: int, runs: int, folder: Path) -> list[float]:
+async def server_samples(
+    standin: StandIn, batch: int, runs: int, folder: Path, extra_env: dict[str, str] | None = None
+) -> list[float]:
     """The same work as one tools/call over stdio through the MCP SDK's client."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"],
-        env=server_env(standin, folder),
+        env={**server_env(standin, folder), **(extra_env or {})},
     )
     async with Client(params) as client:
 
@@ -155,6 +152,35 @@ async def server_samples(standin: StandIn, batch: int, runs: int, folder: Path) 
             assert not result.is_error, result.content
 
         return await timed(runs, one_call)
+
+
+async def peer_samples(peer: Peer, standin: StandIn, batch: int, runs: int, folder: Path) -> list[float]:
+    """The same generation through the npm peer over stdio (it returns file paths, no inline images)."""
+    assert peer.command is not None
+    env = {**server_env(standin, folder), "PEER_API_BASE": standin.base_url}
+    params = StdioServerParameters(command=peer.command[0], args=peer.command[1:], env=env)
+    arguments = {"prompt": PROMPT, "model": "Kwai-Kolors/Kolors", "count": batch, "seed": SEED}
+    async with Client(params) as client:
+
+        async def one_call() -> None:
+            result = await client.call_tool("generate_image", arguments)
+            assert not result.is_error, result.content
+
+        return await timed(runs, one_call)
+
+
+async def sdk_result_cost(runs: int) -> tuple[float, float]:
+    """Round trip of a one-tool MCPServer's tiny result and of a result the size of ours (a 660 KB image)."""
+    params = StdioServerParameters(command=sys.executable, args=[str(Path(__file__).with_name("minimal_server.py"))])
+    async with Client(params) as client:
+        tiny = await timed(runs, lambda: client.call_tool("ping", {}))
+        large = await timed(runs, lambda: client.call_tool("picture", {"base64_chars": PREVIEW_CHARS}))
+    return statistics.median(tiny), statistics.median(large)
+
+
+INLINE_OFF = {"SILICONFLOW_INLINE_MAX_BYTES": "0"}
+PREVIEW_CHARS = 662_572
+"""Base64 characters of this server's batch-1 preview of the bench's 3 MB PNG."""
 
 
 INITIALIZE = (
@@ -255,9 +281,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def memory_and_cpu(standin: StandIn, folder: Path, calls: int) -> dict[str, float]:
-    """Peak resident memory (VmHWM) of the server across batch-4 x 3 MB calls, and its CPU time per call."""
-    process = spawn_stdio_server(standin, folder)
+def memory_and_cpu(
+    command: list[str], env: dict[str, str], arguments: Callable[[int], dict[str, Any]], calls: int
+) -> dict[str, float]:
+    """Peak resident memory (VmHWM) of a stdio server across batch-1 and batch-4 x 3 MB calls, and its
+    CPU time per call, speaking JSON-RPC over its pipes directly (so the client costs the server nothing)."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
     assert process.stdin and process.stdout
     stdin, stdout = process.stdin, process.stdout
 
@@ -277,19 +308,39 @@ def memory_and_cpu(standin: StandIn, folder: Path, calls: int) -> dict[str, floa
     cpu: dict[str, float] = {}
     number = 0
     for batch in (1, 4):
-        arguments = {"prompt": PROMPT, "batch_size": batch, "seed": SEED}
         number += 1
-        request(number, "tools/call", {"name": "generate_image", "arguments": arguments})  # warm-up
+        request(number, "tools/call", {"name": "generate_image", "arguments": arguments(batch)})  # warm-up
         before = cpu_seconds(process.pid)
         for _ in range(calls):
             number += 1
-            request(number, "tools/call", {"name": "generate_image", "arguments": arguments})
+            request(number, "tools/call", {"name": "generate_image", "arguments": arguments(batch)})
         cpu[f"cpu_batch_{batch}"] = (cpu_seconds(process.pid) - before) / calls
     status = Path(f"/proc/{process.pid}/status").read_text()
     stdin.close()
     process.wait(timeout=10)
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return {"rss_mb": int(match.group(1)) / 1024 if match else float("nan"), **cpu}
+
+
+def server_usage(standin: StandIn, folder: Path, calls: int) -> dict[str, float]:
+    command = [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"]
+    return memory_and_cpu(
+        command,
+        server_env(standin, folder),
+        lambda batch: {"prompt": PROMPT, "batch_size": batch, "seed": SEED},
+        calls,
+    )
+
+
+def peer_usage(peer: Peer, standin: StandIn, folder: Path, calls: int) -> dict[str, float] | None:
+    if peer.command is None:
+        return None
+    return memory_and_cpu(
+        peer.command,
+        {**server_env(standin, folder), "PEER_API_BASE": standin.base_url},
+        lambda batch: {"prompt": PROMPT, "model": "Kwai-Kolors/Kolors", "count": batch, "seed": SEED},
+        calls,
+    )
 
 
 def ms(seconds: float) -> str:
@@ -306,9 +357,25 @@ def machine() -> str:
     )
 
 
+def latency_row(delay: float, batch: int, floor: float, server: float, peer: float | None, peer_reason: str) -> str:
+    """One latency row: the ratios to the floor, and at zero delay whether the server beats the peer."""
+    target = 1.25 if delay == 0 else 1.02
+    met = server / floor <= target
+    peer_text = f"peer {ms(peer)} ({peer / floor:.3f}×)" if peer is not None else f"peer n/a ({peer_reason})"
+    goal = f"≤ {target}"
+    if delay == 0:
+        goal += " and below the peer"
+        met = met and peer is not None and server < peer
+    return (
+        f"| batch {batch}, provider delay {delay:g} s | floor {ms(floor)} · server {ms(server)} · {peer_text} "
+        f"| **{server / floor:.3f}×** | {goal} ({'met' if met else 'NOT met'}) |"
+    )
+
+
 async def main(quick: bool, runs: int, delays: list[float]) -> str:
     standin = StandIn()
     rows: list[str] = []
+    peer = install_peer()
     try:
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch)
@@ -317,12 +384,23 @@ async def main(quick: bool, runs: int, delays: list[float]) -> str:
                 for batch in (1, 4):
                     floor = statistics.median(await floor_samples(standin, batch, runs, folder))
                     server = statistics.median(await server_samples(standin, batch, runs, folder / "srv"))
-                    target = 1.2 if delay == 0 else 1.02
-                    verdict = "met" if server / floor <= target else "NOT met"
-                    rows.append(
-                        f"| batch {batch}, provider delay {delay:g} s | floor {ms(floor)} · server {ms(server)} "
-                        f"| **{server / floor:.2f}×** | ≤ {target} ({verdict}) |"
-                    )
+                    peer_median = None
+                    if peer.command is not None:
+                        peer_median = statistics.median(await peer_samples(peer, standin, batch, runs, folder / "peer"))
+                    rows.append(latency_row(delay, batch, floor, server, peer_median, peer.reason))
+                    if delay == 0:
+                        plain = statistics.median(
+                            await server_samples(standin, batch, runs, folder / "plain", INLINE_OFF)
+                        )
+                        rows.append(
+                            f"| batch {batch}, delay 0 s, inline images off | floor {ms(floor)} · server {ms(plain)} "
+                            f"| **{plain / floor:.3f}×** | (what the preview and its transfer cost) |"
+                        )
+            tiny, large = await sdk_result_cost(runs)
+            rows.append(
+                f"| SDK alone: one-tool MCPServer, tiny vs 660 KB image result | {ms(tiny)} · {ms(large)} "
+                f"| **{(large - tiny) * 1000:+.0f} ms** | (the SDK's share of returning a preview) |"
+            )
             ours, bare, minimal = cold_start_samples(runs, standin, folder)
             cold, bare_import = statistics.median(ours), statistics.median(bare)
             rows.append(
@@ -334,24 +412,30 @@ async def main(quick: bool, runs: int, delays: list[float]) -> str:
             standin.set_delay(delays[-1])
             concurrency = 4 if quick else 16
             load = await throughput(standin, folder / "http", concurrency)
-            load_met = load["errors"] == 0 and load["p95"] <= 1.2 * load["single"]
+            load_met = load["errors"] == 0 and load["p95"] <= 1.3 * load["single"]
             rows.append(
                 f"| {concurrency} concurrent calls over HTTP, delay {delays[-1]:g} s "
                 f"| {load['calls_per_s']:.1f} calls/s, p95 {ms(load['p95'])} (single call {ms(load['single'])}), "
                 f"{load['errors']:.0f} errors | **p95 {load['p95'] / load['single']:.2f}× single** "
-                f"| 0 errors, p95 ≤ 1.2× single ({'met' if load_met else 'NOT met'}) |"
+                f"| 0 errors, p95 ≤ 1.3× single ({'met' if load_met else 'NOT met'}) |"
             )
             standin.set_delay(0)
-            usage = memory_and_cpu(standin, folder / "rss", 1 if quick else 5)
+            calls = 1 if quick else 5
+            usage = server_usage(standin, folder / "rss", calls)
+            peer_use = peer_usage(peer, standin, folder / "peer-rss", calls)
             rss = usage["rss_mb"]
+            peer_rss = f" · peer process {peer_use['rss_mb']:.0f} MB" if peer_use else ""
             rows.append(
-                f"| peak RSS, batch 4 × 3 MB | server process {rss:.0f} MB | **{rss:.0f} MB** "
+                f"| peak RSS, batch 4 × 3 MB | server process {rss:.0f} MB{peer_rss} | **{rss:.0f} MB** "
                 f"| ≤ 150 MB ({'met' if rss <= 150 else 'NOT met'}) |"
             )
-            rows.append(
-                f"| server CPU time per call (user + system) | batch 1: {ms(usage['cpu_batch_1'])} · "
-                f"batch 4: {ms(usage['cpu_batch_4'])} | | (explains the rows above) |"
-            )
+            for batch in (1, 4):
+                key = f"cpu_batch_{batch}"
+                peer_cpu = f" · peer {ms(peer_use[key])}" if peer_use else f" · peer n/a ({peer.reason})"
+                rows.append(
+                    f"| CPU time per call (user + system), batch {batch} | server {ms(usage[key])}{peer_cpu} "
+                    "| | (explains the rows above) |"
+                )
     finally:
         standin.stop()
     header = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +24,16 @@ def test_quick_benchmark_prints_every_row() -> None:
     for row in (
         "| batch 1, provider delay 0 s | floor",
         "| batch 4, provider delay 0 s | floor",
+        "| SDK alone: one-tool MCPServer",
         "| cold start: spawn → initialize |",
         "concurrent calls over HTTP",
         "| peak RSS, batch 4 × 3 MB |",
+        "| CPU time per call (user + system), batch 1 | server",
     ):
         assert row in table
     assert "0 errors" in table
+    latency_rows = [line for line in table.splitlines() if re.match(r"\| batch \d, provider delay", line)]
+    # the npm peer is a column of every latency row: measured, or "n/a" with the reason (no Node.js here)
+    assert latency_rows and all(re.search(r"· peer (\d+ ms|n/a \(.+\))", line) for line in latency_rows)
+    if shutil.which("node") and shutil.which("npm"):
+        assert all(re.search(r"· peer \d+ ms", line) for line in latency_rows), latency_rows

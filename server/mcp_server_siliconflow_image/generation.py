@@ -7,6 +7,7 @@ fetched, saved or decoded does not cost the others, and an image on disk is alwa
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 from contextlib import ExitStack
@@ -34,6 +35,7 @@ from mcp_server_siliconflow_image.stores import Upload
 logger = logging.getLogger(__name__)
 
 LINK_LIFETIME = timedelta(hours=1)
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 """How long provider image links stay valid, per the provider's documentation."""
 
 
@@ -116,9 +118,10 @@ async def _receive_all(
     progress: ProgressReporter,
 ) -> list[_Received]:
     received: list[_Received] = []
+    out_of_space: list[MadeImage] = []
     done = 0
 
-    async def receive(made: MadeImage) -> None:
+    async def receive(made: MadeImage, *, last_try: bool) -> None:
         nonlocal done
         pending: Upload | None = None
         try:
@@ -128,10 +131,13 @@ async def _receive_all(
             data = await anyio.to_thread.run_sync(pending.read_all)
             received.append(_Received(made, pending, image, data))
         except (ProviderError, NotAnImageError, OSError) as error:
-            logger.warning("image %d of %d not saved: %s", made.index, len(outputs), runtime.redact(str(error)))
-            report.failed.append(_failure(made, error, report.answered_at))
             if pending is not None:
                 pending.discard()
+            if not last_try and isinstance(error, OSError) and error.errno in _OUT_OF_SPACE:
+                out_of_space.append(made)  # tried again alone, once the others have freed what they could
+                return
+            logger.warning("image %d of %d not saved: %s", made.index, len(outputs), runtime.redact(str(error)))
+            report.failed.append(_failure(made, error, report.answered_at))
         except Exception as error:  # one image's surprise must not cost the batch's other, paid images
             logger.exception("image %d of %d failed unexpectedly", made.index, len(outputs))
             unexpected = ProviderError(f"fetching it failed unexpectedly ({type(error).__name__}); nothing was saved.")
@@ -143,7 +149,11 @@ async def _receive_all(
 
     async with anyio.create_task_group() as group:
         for made in outputs:
-            group.start_soon(receive, made)
+            group.start_soon(partial(receive, made, last_try=False))
+    # Parallel downloads into a nearly full disk can all run out of room at once although some would fit:
+    # each one that did is fetched again, one at a time, so the batch keeps every image that fits.
+    for made in sorted(out_of_space, key=lambda item: item.index):
+        await receive(made, last_try=True)
     return sorted(received, key=lambda item: item.index)
 
 
@@ -166,8 +176,16 @@ async def _publish_and_show(
     problems: list[str | None] = [None] * len(received)
 
     async def publish(slot: int, item: _Received) -> None:
+        # Shielded: once a file is being published it gets its record and a durable name, even if the
+        # call is cancelled meanwhile (the folder sync that makes the name durable comes with the sidecar).
+        with anyio.CancelScope(shield=True):
+            await publish_durably(slot, item)
+
+    async def publish_durably(slot: int, item: _Received) -> None:
         made = item.made
-        publishing = partial(item.pending.publish, item.image, seed=made.seed, index=item.index, stamp=stamp)
+        publishing = partial(
+            item.pending.publish, item.image, seed=made.seed, index=item.index, stamp=stamp, sync_folder=False
+        )
         try:
             saved = await anyio.to_thread.run_sync(publishing)
         except OSError as error:

@@ -306,7 +306,10 @@ class PendingObject:
             self._data = bytes(self._data)
         return self._data
 
-    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
+    def publish(
+        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+    ) -> SavedImage:
+        """Upload the image; an object is durable once stored (`sync_folder` has nothing to do here)."""
         saved = self._store.publish(self.read_all(), image, seed=seed, index=index, stamp=stamp or batch_stamp())
         self.discard()
         return saved

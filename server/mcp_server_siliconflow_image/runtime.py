@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 PREVIEW_WORKERS = 2
 WORKER_THREADS = 4
+TRANSPORT_THREADS = 1
+"""The stdio transport reads each request in a worker thread, so one thread is always waiting on stdin."""
 
 
 @dataclass
@@ -80,11 +82,12 @@ class Runtime:
         The folder is checked at start so a misconfiguration shows in the client's server log at once (and
         every generating call refuses before paying, see `calls.prepare`); what a killed predecessor left
         half-written is cleaned up or rescued. Worker threads do short file and image work (and the stdio
-        transport reads and writes through them); a handful keep two cores busy, while each extra thread can
-        claim its own malloc arena (measured at batch 4 x 3 MB: 147 MB peak with anyio's default of 40
-        threads, 127-133 MB with 4).
+        transport reads and writes through them, one always waiting for the next request, so it gets a
+        thread of its own rather than one of those for files and images); a handful keep two cores busy,
+        while each extra thread can claim its own malloc arena (measured at batch 4 x 3 MB: 147 MB peak with
+        anyio's default of 40 threads, 127-133 MB with 4).
         """
-        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS + TRANSPORT_THREADS
         await anyio.to_thread.run_sync(self._check_folder)
         try:
             yield self

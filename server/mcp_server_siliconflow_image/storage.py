@@ -138,7 +138,7 @@ def _lock(handle: IO[bytes]) -> bool:
     return True
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make a new name in `folder` survive a crash: the file's data is synced, its directory entry too."""
     if os.name == "nt":  # directories cannot be opened for syncing on Windows; NTFS journals names
         return
@@ -196,8 +196,15 @@ class PendingImage:
         self._handle.flush()
         return self.temp.read_bytes()
 
-    def publish(self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None) -> SavedImage:
-        """Make the file visible under a fresh name: complete, durable, never replacing another."""
+    def publish(
+        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+    ) -> SavedImage:
+        """Make the file visible under a fresh name: complete, durable, never replacing another.
+
+        `sync_folder=False` leaves making the new name durable to the caller, who will sync the folder
+        anyway (writing the sidecar does): one folder sync then covers both names, a journal commit
+        (4-8 ms on this disk) less on the way to the result.
+        """
         self._handle.flush()
         os.fsync(self._handle.fileno())
         with open(self.temp, "rb") as reader:
@@ -206,7 +213,8 @@ class PendingImage:
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
         self._handle.close()  # the lock is held until the file has its name
         self.temp.unlink(missing_ok=True)
-        _fsync_folder(self.root)
+        if sync_folder:
+            fsync_folder(self.root)
         return SavedImage(
             location=str(final),
             uri=RESOURCE_PREFIX + final.name,
@@ -256,9 +264,12 @@ def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
-        _fsync_folder(target.parent)
-    finally:
+    except BaseException:
         temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the image's own name must be durable even when its record failed
+            fsync_folder(target.parent)
+        raise
+    fsync_folder(target.parent)  # one sync makes both new names durable: the image's and its record's
 
 
 class ImageStore:
