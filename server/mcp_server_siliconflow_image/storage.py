@@ -313,25 +313,25 @@ class ImageStore:
         """
         if not is_image_name(name):
             raise FileNotFoundError(f"no saved image named {name!r}")
-        return self._read_regular(name, None)
+        return self._read_regular(name, None, "saved image")
 
     def read_sidecar(self, image_name: str) -> bytes:
         """The JSON sidecar of the saved image `image_name` (at most MAX_SIDECAR_BYTES), read like `read`."""
         if not is_image_name(image_name):
             raise FileNotFoundError(f"no sidecar for {image_name!r}")
-        data = self._read_regular(f"{image_name}.json", MAX_SIDECAR_BYTES + 1)
+        data = self._read_regular(f"{image_name}.json", MAX_SIDECAR_BYTES + 1, "sidecar")
         if len(data) > MAX_SIDECAR_BYTES:
             raise FileNotFoundError(f"{image_name}.json is too large to be a sidecar")
         return data
 
-    def _read_regular(self, name: str, limit: int | None) -> bytes:
+    def _read_regular(self, name: str, limit: int | None, what: str) -> bytes:
         try:
             descriptor = os.open(self.root / name, os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING | _BINARY)
         except OSError as error:
-            raise FileNotFoundError(f"no saved file named {name!r}") from error
+            raise FileNotFoundError(f"no {what} named {name!r}") from error
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise FileNotFoundError(f"no saved file named {name!r}")
+                raise FileNotFoundError(f"no {what} named {name!r}")
             return handle.read() if limit is None else handle.read(limit)
 
     def recover_partials(self, older_than: float = STALE_PARTIAL_SECONDS) -> list[SavedImage]:
