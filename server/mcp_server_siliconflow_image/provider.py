@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import httpx
@@ -43,6 +43,7 @@ from mcp_server_siliconflow_image.stores import Upload
 logger = logging.getLogger(__name__)
 
 OnRetry = Callable[[str], Awaitable[None]]
+Answer = TypeVar("Answer", bound=BaseModel)
 """Told, before each wait, what failed and how long the wait is (for progress notifications)."""
 
 HINTS = {
@@ -249,40 +250,28 @@ class ProviderClient:
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
         """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
-        response = await self._attempt(
-            "GET",
-            f"{self._settings.base_url}/models",
-            time.monotonic() + MODEL_LIST_TIMEOUT_SECONDS,
-            params={"type": "image", "sub_type": sub_type},
-        )
-        if isinstance(response, Exception):
-            raise response
-        if response.status_code != 200:
-            raise self._status_error(response)
-        try:
-            listing = ModelListing.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError("The provider's model list was not in the expected format.") from error
+        listing = await self._get_once("/models", ModelListing, "model list", type="image", sub_type=sub_type)
         return [entry.id for entry in listing.data]
 
     async def user_info(self) -> Account:
-        """The key's account (`GET /user/info`): balance and status; ProviderError when it cannot be had.
+        """The key's account (`GET /user/info`): balance and status; ProviderError when it cannot be had."""
+        answer = await self._get_once("/user/info", AccountAnswer, "account information")
+        data = answer.data or AccountData()
+        return Account(data.total_balance, data.balance, data.charge_balance, data.status)
 
-        One attempt, briefly bounded: it informs (list_models, doctor) and must never hold up generation.
-        """
+    async def _get_once(self, path: str, shape: type[Answer], what: str, **params: str) -> Answer:
+        """One briefly bounded GET, read as `shape`: it informs (list_models, doctor) and never holds up a call."""
         response = await self._attempt(
-            "GET", f"{self._settings.base_url}/user/info", time.monotonic() + MODEL_LIST_TIMEOUT_SECONDS
+            "GET", f"{self._settings.base_url}{path}", time.monotonic() + MODEL_LIST_TIMEOUT_SECONDS, params=params
         )
         if isinstance(response, Exception):
             raise response
         if response.status_code != 200:
             raise self._status_error(response)
         try:
-            answer = AccountAnswer.model_validate_json(response.content)
+            return shape.model_validate_json(response.content)
         except ValidationError as error:
-            raise ProviderError("The provider's account information was not in the expected format.") from error
-        data = answer.data or AccountData()
-        return Account(data.total_balance, data.balance, data.charge_balance, data.status)
+            raise ProviderError(f"The provider's {what} was not in the expected format.") from error
 
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
