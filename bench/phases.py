@@ -67,14 +67,21 @@ def serve() -> None:
     """This server over stdio, its phases timed into the file named by BENCH_PHASE_LOG."""
     from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 
-    from mcp_server_siliconflow_image import calls, cli, generation, previews, provider, storage, tools, validation
+    from mcp_server_siliconflow_image import cli
+    from mcp_server_siliconflow_image.pipeline import execute as generation
+    from mcp_server_siliconflow_image.pipeline import preflight as calls
+    from mcp_server_siliconflow_image.pipeline import previews
+    from mcp_server_siliconflow_image.provider import client as provider
+    from mcp_server_siliconflow_image.stores import folder as storage
+    from mcp_server_siliconflow_image.surface import argument_errors as validation
+    from mcp_server_siliconflow_image.surface import tools
 
     log = open(os.environ[TIMINGS_ENV], "a", buffering=1)  # noqa: SIM115 - open for the process's life
     _timed(validation.ToolArguments, "problems", "argument validation (middleware)", log)
     _timed(calls, "prepare", "checks before paying (prepare)", log)
     setattr(tools, "prepare", calls.prepare)  # noqa: B010 - the name tools imported, timed too
-    _timed(storage.ImageStore, "problem", "image-folder write check", log)
-    _timed(provider.ProviderClient, "generate", "provider POST (generation answer)", log)
+    _timed(storage.FolderStore, "problem", "image-folder write check", log)
+    _timed(provider.ProviderClient, "create_images", "provider POST (generation answer)", log)
     _timed(generation, "_receive_all", "download every image", log)
     _timed(storage.PendingImage, "read_all", "read the file back for the preview", log)
     _timed(generation, "_publish_and_show", "publish and preview, side by side", log)

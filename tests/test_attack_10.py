@@ -25,7 +25,7 @@ from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Secret, Settings, SettingsError
-from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
+from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn, render_image
 from tests.conftest import API_KEY, allow_loopback_as_public, first_text
 from tests.images import encode
 from tests.raw_client import RawStdioClient
@@ -128,7 +128,7 @@ def test_a_partial_still_hard_linked_to_its_published_image_is_not_recovered_twi
     """A server killed between `os.link(temp, final)` and `temp.unlink()` in `PendingImage.publish` leaves the
     temp name as a second link to the published image. At the next start `_rescue` "recovers" it as a new image:
     the folder now holds the same paid image twice, one of them claiming to be an interrupted download."""
-    from mcp_server_siliconflow_image.storage import ImageStore
+    from mcp_server_siliconflow_image.stores.folder import FolderStore
 
     image_dir.mkdir(parents=True)
     published = image_dir / "20260101-000000-000000_seed1_1.png"
@@ -137,7 +137,7 @@ def test_a_partial_still_hard_linked_to_its_published_image_is_not_recovered_twi
     os.link(published, temp)
     old = published.stat().st_mtime - 7200
     os.utime(temp, (old, old))
-    ImageStore(image_dir).recover_partials()
+    FolderStore(image_dir).recover_partials()
     assert sorted(path.name for path in image_dir.iterdir()) == [published.name]
 
 
@@ -145,7 +145,7 @@ def test_a_partial_still_hard_linked_to_its_published_image_is_not_recovered_twi
 
 
 async def test_resources_read_of_a_fifo_in_the_image_folder_does_not_hang(settings: Settings, image_dir: Path) -> None:
-    """`ImageStore.read` opens without O_NONBLOCK: a FIFO named like an image (the folder may be shared storage)
+    """`FolderStore.read` opens without O_NONBLOCK: a FIFO named like an image (the folder may be shared storage)
     blocks the reading worker thread in open() until some writer appears; the read cannot be cancelled (the
     thread is not abandoned), and four such reads starve the server's four worker threads."""
     image_dir.mkdir(parents=True)
@@ -272,7 +272,7 @@ def test_a_site_local_ipv6_address_is_not_fetched() -> None:
     to fec0::... is fetched although the guard promises to refuse reserved addresses."""
     import ipaddress
 
-    from mcp_server_siliconflow_image.inputs import address_allowed
+    from mcp_server_siliconflow_image.pipeline.inputs import address_allowed
 
     assert not address_allowed(ipaddress.ip_address("fec0::1"))
     assert not address_allowed(ipaddress.ip_address("fec0::a9fe:a9fe"))
@@ -305,12 +305,12 @@ async def test_resources_list_survives_an_image_deleted_while_listing(
 def test_a_rescued_partial_whose_record_cannot_be_written_is_not_rescued_again_at_every_start(
     image_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In `ImageStore._rescue` the temp file is unlinked only after `write_sidecar` succeeds: with a disk that has
+    """In `FolderStore._rescue` the temp file is unlinked only after `write_sidecar` succeeds: with a disk that has
     room for the image but not its record, the rescued image is saved, the partial stays, and every later start
     rescues it again: one more copy of the same image per restart."""
     import errno
 
-    from mcp_server_siliconflow_image import storage
+    from mcp_server_siliconflow_image.stores import folder as storage
 
     image_dir.mkdir(parents=True)
     temp = image_dir / ".fedcba9876543210.partial"
@@ -323,6 +323,6 @@ def test_a_rescued_partial_whose_record_cannot_be_written_is_not_rescued_again_a
 
     monkeypatch.setattr(storage, "write_sidecar", disk_full)
     for _ in range(3):  # three restarts
-        storage.ImageStore(image_dir).recover_partials()
+        storage.FolderStore(image_dir).recover_partials()
     images = [path.name for path in image_dir.iterdir() if path.suffix == ".png"]
     assert len(images) == 1, images

@@ -22,7 +22,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.standin import RunningStandIn
+from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.conftest import API_KEY
 from tests.packaging_tools import CACHE, ROOT, tools_bin, unavailable, uv_environment
 
@@ -82,9 +82,9 @@ def test_the_bundle_holds_the_package_and_its_pyproject_and_nothing_else(bundle:
         names = set(archive.namelist())
         shipped_pyproject = archive.read("pyproject.toml")
     sources = {
-        f"server/mcp_server_siliconflow_image/{path.name}"
-        for path in PACKAGE.iterdir()
-        if path.is_file() and path.suffix != ".pyc"
+        f"server/{path.relative_to(PACKAGE.parent).as_posix()}"
+        for path in PACKAGE.rglob("*")
+        if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts
     }
     assert "server/mcp_server_siliconflow_image/py.typed" in sources
     assert names == {"manifest.json", "icon.png", "pyproject.toml", "README.md", "LICENSE", *sources}

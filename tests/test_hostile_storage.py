@@ -17,12 +17,12 @@ import pytest
 from mcp import Client
 from mcp_types import ImageContent
 
-from mcp_server_siliconflow_image import storage
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn, render_image
+from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.stores.folder import FolderStore
 from tests.conftest import first_text, stdio_params
 from tests.images import encode
 
@@ -127,7 +127,7 @@ async def test_a_sidecar_that_cannot_be_written_costs_a_note_not_the_image(
     def disk_full(*_: object) -> None:  # the disk fills exactly between the image and its record
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ImageStore, "write_sidecar", disk_full)
+    monkeypatch.setattr(FolderStore, "write_sidecar", disk_full)
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("generate_image", {"prompt": "a kite"})
     assert not result.is_error, first_text(result)
@@ -204,7 +204,7 @@ def test_without_hard_links_a_save_still_never_overwrites(tmp_path: Path, monkey
 
     monkeypatch.setattr(os, "link", no_hard_links)
     monkeypatch.setattr(storage, "_file_stem", lambda stamp, seed, index: "same")
-    store = ImageStore(tmp_path)
+    store = FolderStore(tmp_path)
     first, second = encode("PNG", (10, 10)), encode("PNG", (20, 20))
     a = store.save(first, identify(first), seed=1, index=1)
     b = store.save(second, identify(second), seed=1, index=1)

@@ -22,11 +22,12 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from mcp_server_siliconflow_image import previews, storage
 from mcp_server_siliconflow_image.app import build_server
-from mcp_server_siliconflow_image.previews import make_preview
+from mcp_server_siliconflow_image.pipeline import previews
+from mcp_server_siliconflow_image.pipeline.previews import make_preview
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin import RunningStandIn, noise_png, render_image
+from mcp_server_siliconflow_image.standin.provider import RunningStandIn, noise_png, render_image
+from mcp_server_siliconflow_image.stores import folder as storage
 
 pytestmark = pytest.mark.anyio
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_server_siliconflow_image.catalog import find_model
-from mcp_server_siliconflow_image.payload import InvalidArgumentError, build_request
+from mcp_server_siliconflow_image.pipeline.request import InvalidArgumentError, build_request
+from mcp_server_siliconflow_image.provider.catalog import find_model
 
 
 def request_for(model: str, aspect_ratio: str | None = None, **options: object):

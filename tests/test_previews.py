@@ -9,14 +9,14 @@ from pathlib import Path
 from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import ImageFormat, identify
-from mcp_server_siliconflow_image.previews import InlineImage, InlinePlan, inline_for, make_preview
-from mcp_server_siliconflow_image.standin import noise_png
-from mcp_server_siliconflow_image.storage import ImageStore, SavedImage
+from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePlan, inline_for, make_preview
+from mcp_server_siliconflow_image.standin.provider import noise_png
+from mcp_server_siliconflow_image.stores.folder import FolderStore, SavedImage
 from tests.images import encode
 
 
 def fetched(tmp_path: Path, data: bytes) -> SavedImage:
-    return ImageStore(tmp_path).save(data, identify(data), seed=1, index=1)
+    return FolderStore(tmp_path).save(data, identify(data), seed=1, index=1)
 
 
 def choose_inline_images(images: list[SavedImage], budget: int) -> list[InlineImage | None]:

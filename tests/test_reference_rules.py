@@ -16,9 +16,9 @@ from mcp import Client
 from mcp_types import ImageContent
 
 from mcp_server_siliconflow_image.app import build_server
-from mcp_server_siliconflow_image.fanout import fan_out_seeds
+from mcp_server_siliconflow_image.pipeline.fanout import fan_out_seeds
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
 from tests.conftest import first_text, stdio_params
 
 pytestmark = pytest.mark.anyio
@@ -205,7 +205,7 @@ def test_only_trace_ids_that_look_like_one_are_quoted(header: str, kept: str | N
     """A lying peer must not be able to put arbitrary text, or a megabyte, into messages and sidecars."""
     import httpx
 
-    from mcp_server_siliconflow_image.provider import trace_id_of
+    from mcp_server_siliconflow_image.provider.client import trace_id_of
 
     response = httpx.Response(200, headers=[("x-siliconcloud-trace-id", header.replace("\r\n", " "))])
     assert trace_id_of(response) == kept

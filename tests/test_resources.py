@@ -9,7 +9,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.stores.folder import FolderStore
 from tests.conftest import blob_bytes
 from tests.images import encode
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_list_is_newest_first_and_paged(settings: Settings) -> None:
-    store = ImageStore(settings.image_dir)
+    store = FolderStore(settings.image_dir)
     saved = []
     for index in range(57):
         data = encode("PNG" if index % 2 else "JPEG", (8 + index, 8))

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_siliconflow_image import storage
 from mcp_server_siliconflow_image.imageformat import identify
-from mcp_server_siliconflow_image.storage import ImageStore
+from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.stores.folder import FolderStore
 from tests.images import encode
 
 
 def test_save_writes_exact_bytes_under_a_sortable_name(tmp_path: Path) -> None:
     data = encode("PNG")
-    saved = ImageStore(tmp_path / "new" / "dir").save(data, identify(data), seed=42, index=1)
+    saved = FolderStore(tmp_path / "new" / "dir").save(data, identify(data), seed=42, index=1)
     assert saved.path.read_bytes() == data
     assert saved.path.name.endswith("_seed42_1.png")
     assert saved.uri == f"siliconflow-image://images/{saved.path.name}"
@@ -25,7 +25,7 @@ def test_save_writes_exact_bytes_under_a_sortable_name(tmp_path: Path) -> None:
 
 def test_same_name_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(storage, "_file_stem", lambda stamp, seed, index: "fixed")
-    store = ImageStore(tmp_path)
+    store = FolderStore(tmp_path)
     first, second = encode("PNG", (10, 10)), encode("PNG", (20, 20))
     a = store.save(first, identify(first), seed=1, index=1)
     b = store.save(second, identify(second), seed=1, index=1)
@@ -41,12 +41,12 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(os, "link", broken_link)
     data = encode("PNG")
     with pytest.raises(FileExistsError):
-        ImageStore(tmp_path).save(data, identify(data), seed=1, index=1)
+        FolderStore(tmp_path).save(data, identify(data), seed=1, index=1)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_names_sort_in_creation_order(tmp_path: Path) -> None:
-    store = ImageStore(tmp_path)
+    store = FolderStore(tmp_path)
     data = encode("JPEG")
     names = [store.save(data, identify(data), seed=7, index=i).path.name for i in (1, 2, 3)]
     assert sorted(names) == names
@@ -57,7 +57,7 @@ def test_resolve_refuses_names_outside_or_hidden(tmp_path: Path, name: str) -> N
     (tmp_path / "images").mkdir()
     (tmp_path / "secret.png").write_bytes(b"x")
     with pytest.raises(FileNotFoundError):
-        ImageStore(tmp_path / "images").read(name)
+        FolderStore(tmp_path / "images").read(name)
 
 
 def test_resolve_refuses_symlink_escaping_the_folder(tmp_path: Path) -> None:
@@ -66,4 +66,4 @@ def test_resolve_refuses_symlink_escaping_the_folder(tmp_path: Path) -> None:
     (tmp_path / "outside.png").write_bytes(encode("PNG"))
     os.symlink(tmp_path / "outside.png", images / "link.png")
     with pytest.raises(FileNotFoundError):
-        ImageStore(images).read("link.png")
+        FolderStore(images).read("link.png")

@@ -10,8 +10,8 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.tools import register_tools
-from mcp_server_siliconflow_image.validation import ToolArguments
+from mcp_server_siliconflow_image.surface.argument_errors import ToolArguments
+from mcp_server_siliconflow_image.surface.tools import register_tools
 
 RANGES = {
     "batch_size": (1, 4),

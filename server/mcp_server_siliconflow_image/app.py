@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.client_presets import ClientPresetListing
-from mcp_server_siliconflow_image.protocol_details import ProtocolDetails
-from mcp_server_siliconflow_image.resources import register_resources
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.tools import register_tools
-from mcp_server_siliconflow_image.validation import FriendlyArgumentErrors
-from mcp_server_siliconflow_image.viewer import ViewOnlyForAppHosts, viewer_extension
+from mcp_server_siliconflow_image.surface.argument_errors import FriendlyArgumentErrors
+from mcp_server_siliconflow_image.surface.presets import ClientPresetListing
+from mcp_server_siliconflow_image.surface.protocol import ProtocolDetails
+from mcp_server_siliconflow_image.surface.resources import register_resources
+from mcp_server_siliconflow_image.surface.tools import register_tools
+from mcp_server_siliconflow_image.surface.viewer import ViewOnlyForAppHosts, viewer_extension
 
 SERVER_NAME = "siliconflow-image"
 INSTRUCTIONS = """Image generation with SiliconFlow. generate_image turns a prompt into images; the pictures

@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if options.command == "doctor":
         parser.exit(run_doctor_command(options))
     if options.command == "demo":
-        from mcp_server_siliconflow_image.demo import run_demo
+        from mcp_server_siliconflow_image.standin.demo import run_demo
 
         parser.exit(run_demo(options.out))
     try:
@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     secrets += [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
     configure_logging(options.log_level, secrets)
 
-    from mcp_server_siliconflow_image.transports import serve
+    from mcp_server_siliconflow_image.hosting.transports import serve
 
     try:
         serve(settings)
@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run_doctor_command(options: argparse.Namespace) -> int:
-    from mcp_server_siliconflow_image.doctor import run_doctor
+    from mcp_server_siliconflow_image.doctor.run import run_doctor
 
     try:
         settings = settings_from_args(options)
@@ -234,7 +234,7 @@ def run_doctor_command(options: argparse.Namespace) -> int:
 
 
 def run_standin(options: argparse.Namespace) -> None:
-    from mcp_server_siliconflow_image.standin import StandInState, serve_standin
+    from mcp_server_siliconflow_image.standin.provider import StandInState, serve_standin
 
     state = StandInState(api_key=options.key, image_kind=options.image_kind, inference_delay=options.delay)
     base = f"http://{options.standin_host}:{options.standin_port}/v1"

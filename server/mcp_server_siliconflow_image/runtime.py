@@ -1,4 +1,4 @@
-"""What the tools share for the server's life: settings, the image folder, the model directory, the pool."""
+"""What the tools share for the server's life: settings, the image folder, the live model cache, the pool."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 import anyio
 import httpx
 
-from mcp_server_siliconflow_image.directory import ModelDirectory
-from mcp_server_siliconflow_image.provider import ProviderClient, create_http_client
+from mcp_server_siliconflow_image.hosting.tenants import Caller, TokenFile
+from mcp_server_siliconflow_image.provider.client import ProviderClient, create_http_client
+from mcp_server_siliconflow_image.provider.live import LiveCache
 from mcp_server_siliconflow_image.settings import Settings, SettingsError, redact
-from mcp_server_siliconflow_image.stores import Store, open_store
-from mcp_server_siliconflow_image.tenants import Caller, TokenFile
+from mcp_server_siliconflow_image.stores.base import Store, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ TRANSPORT_THREADS = 1
 class Runtime:
     settings: Settings
     store: Store = field(init=False)
-    directory: ModelDirectory = field(init=False, default_factory=ModelDirectory)
+    live: LiveCache = field(init=False, default_factory=LiveCache)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
     _preview_workers: anyio.CapacityLimiter | None = field(default=None, init=False)
 

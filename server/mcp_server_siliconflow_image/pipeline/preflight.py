@@ -12,10 +12,15 @@ from typing import Any
 
 import anyio
 
-from mcp_server_siliconflow_image.catalog import Capability, find_model
-from mcp_server_siliconflow_image.directory import unknown_model_message
-from mcp_server_siliconflow_image.inputs import InputPolicy, load_input_image
-from mcp_server_siliconflow_image.payload import InvalidArgumentError, ProviderRequest, build_request, check_model_fits
+from mcp_server_siliconflow_image.pipeline.inputs import InputPolicy, load_input_image
+from mcp_server_siliconflow_image.pipeline.request import (
+    InvalidArgumentError,
+    ProviderRequest,
+    build_request,
+    check_model_fits,
+)
+from mcp_server_siliconflow_image.provider.catalog import Capability, find_model
+from mcp_server_siliconflow_image.provider.live import unknown_model_message
 from mcp_server_siliconflow_image.runtime import Runtime
 
 
@@ -51,7 +56,7 @@ async def prepare(runtime: Runtime, call: ToolCall) -> ProviderRequest:
         aspect_ratio=call.aspect_ratio,
         options=call.options,
     )
-    live = await runtime.directory.live(runtime.provider, has_key=runtime.settings.api_key is not None)
+    live = await runtime.live.live(runtime.provider, has_key=runtime.settings.api_key is not None)
     if live is not None and (problem := unknown_model_message(call.model, live, call.capability)):
         raise InvalidArgumentError(problem)
     runtime.provider.require_key()  # before reading or downloading any input image

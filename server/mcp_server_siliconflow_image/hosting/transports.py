@@ -25,8 +25,8 @@ import pydantic_core
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.hosting.tenants import PRINCIPAL_SCOPE_KEY, TokenFile
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
-from mcp_server_siliconflow_image.tenants import PRINCIPAL_SCOPE_KEY, TokenFile
 
 if TYPE_CHECKING:  # the HTTP stack is imported only when serving HTTP: stdio starts faster without it
     from mcp.server.mcpserver import MCPServer

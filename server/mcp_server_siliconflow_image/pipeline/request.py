@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_server_siliconflow_image.catalog import (
+from mcp_server_siliconflow_image.provider.catalog import (
     MAX_BATCH_SIZE,
     MODELS,
     Capability,

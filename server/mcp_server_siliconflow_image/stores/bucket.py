@@ -28,10 +28,10 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store
 
-from mcp_server_siliconflow_image import storage
 from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.settings import OBJECT_STORE_SCHEME
-from mcp_server_siliconflow_image.storage import (
+from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.stores.folder import (
     HEAD_BYTES,
     MAX_SIDECAR_BYTES,
     RESOURCE_PREFIX,

@@ -272,7 +272,7 @@ def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
     fsync_folder(target.parent)  # one sync makes both new names durable: the image's and its record's
 
 
-class ImageStore:
+class FolderStore:
     """The image folder: where results are written and the only place resources are read from."""
 
     def __init__(self, root: Path) -> None:
@@ -282,9 +282,9 @@ class ImageStore:
     def location(self) -> str:
         return str(self.root)
 
-    def for_principal(self, principal: str) -> ImageStore:
+    def for_principal(self, principal: str) -> FolderStore:
         """The store of one authenticated principal: a folder of its own inside this one."""
-        return ImageStore(self.root / principal)
+        return FolderStore(self.root / principal)
 
     def write_sidecar(self, saved: SavedImage, provenance: Mapping[str, Any]) -> None:
         write_sidecar(saved, provenance)

@@ -23,9 +23,9 @@ from pathlib import Path
 import anyio
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.checks import Check
-from mcp_server_siliconflow_image.client_checks import check_clients
-from mcp_server_siliconflow_image.provider_checks import check_provider
+from mcp_server_siliconflow_image.doctor.check import Check
+from mcp_server_siliconflow_image.doctor.clients import check_clients
+from mcp_server_siliconflow_image.doctor.provider import check_provider
 from mcp_server_siliconflow_image.settings import Settings
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -55,7 +55,7 @@ def check_runtime() -> list[Check]:
 
 def check_image_store(settings: Settings) -> Check:
     """An object store is checked the way generation checks it before paying: one conditional probe write."""
-    from mcp_server_siliconflow_image.stores import open_store
+    from mcp_server_siliconflow_image.stores.base import open_store
 
     store = open_store(settings)
     problem = store.problem()

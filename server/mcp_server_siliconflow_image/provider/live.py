@@ -17,8 +17,8 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from mcp_server_siliconflow_image.catalog import MODELS, Capability, ModelInfo, find_model
-from mcp_server_siliconflow_image.provider import Account, ProviderClient, ProviderError
+from mcp_server_siliconflow_image.provider.catalog import MODELS, Capability, ModelInfo, find_model
+from mcp_server_siliconflow_image.provider.client import Account, ProviderClient, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _account_failure(error: Exception) -> str:
     return str(error) or "the account information did not arrive in time"
 
 
-class ModelDirectory:
+class LiveCache:
     def __init__(self) -> None:
         self._models = CachedLookup[LiveModels]("the provider's models", _model_list_failure, keep_stale=True)
         self._accounts = CachedLookup[Account]("the account balance", _account_failure, keep_stale=False)

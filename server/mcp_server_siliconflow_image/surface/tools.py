@@ -11,20 +11,20 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata, func_metadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
-from mcp_server_siliconflow_image import arguments as arg
-from mcp_server_siliconflow_image.calls import NotReadyError, ToolCall, prepare
-from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS
-from mcp_server_siliconflow_image.client_presets import ResultOptions, options_for_request
-from mcp_server_siliconflow_image.generation import generate
-from mcp_server_siliconflow_image.inputs import InputImageError
-from mcp_server_siliconflow_image.models_listing import ModelList, list_models_result
-from mcp_server_siliconflow_image.payload import InvalidArgumentError
-from mcp_server_siliconflow_image.progress import ProgressReporter
-from mcp_server_siliconflow_image.provider import ProviderError
-from mcp_server_siliconflow_image.results import GenerationResult
+from mcp_server_siliconflow_image.hosting.tenants import CallerError, caller_of
+from mcp_server_siliconflow_image.pipeline.execute import execute
+from mcp_server_siliconflow_image.pipeline.inputs import InputImageError
+from mcp_server_siliconflow_image.pipeline.preflight import NotReadyError, ToolCall, prepare
+from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
+from mcp_server_siliconflow_image.pipeline.request import InvalidArgumentError
+from mcp_server_siliconflow_image.provider.catalog import GENERATION_ARGUMENTS
+from mcp_server_siliconflow_image.provider.client import ProviderError
 from mcp_server_siliconflow_image.runtime import Runtime
-from mcp_server_siliconflow_image.tenants import CallerError, caller_of
-from mcp_server_siliconflow_image.viewer import VIEW_TOOL_META
+from mcp_server_siliconflow_image.surface import arguments as arg
+from mcp_server_siliconflow_image.surface.model_list import ModelListResult, list_models_result
+from mcp_server_siliconflow_image.surface.presets import ResultOptions, options_for_request
+from mcp_server_siliconflow_image.surface.results import GenerationResult
+from mcp_server_siliconflow_image.surface.viewer import VIEW_TOOL_META
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -95,7 +95,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
 
     async def list_models(
         capability: arg.CapabilityFilter = None, ctx: Context | None = None
-    ) -> Annotated[CallToolResult, ModelList]:
+    ) -> Annotated[CallToolResult, ModelListResult]:
         try:
             caller = caller_of(request_of(ctx))
         except CallerError as error:
@@ -140,7 +140,7 @@ async def run_generation(runtime: Runtime, call: ToolCall, ctx: Context | None) 
     try:
         runtime = runtime.serving(caller_of(request_of(ctx)))
         request = await prepare(runtime, call)
-        return await generate(runtime, request, reporter_for(ctx), options_for_client(runtime, ctx))
+        return await execute(runtime, request, reporter_for(ctx), options_for_client(runtime, ctx))
     except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError, CallerError) as error:
         return error_result(runtime.redact(str(error)))
 

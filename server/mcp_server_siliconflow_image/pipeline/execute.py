@@ -20,17 +20,17 @@ import anyio
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.client_presets import ResultOptions
-from mcp_server_siliconflow_image.fanout import Batch, MadeImage, request_batch
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
-from mcp_server_siliconflow_image.payload import INPUT_IMAGE_FIELDS, ProviderRequest
-from mcp_server_siliconflow_image.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
-from mcp_server_siliconflow_image.progress import ProgressReporter
-from mcp_server_siliconflow_image.provider import ProviderClient, ProviderError
-from mcp_server_siliconflow_image.results import FailedImageOut, ShownImage, build_result
+from mcp_server_siliconflow_image.pipeline.fanout import Batch, MadeImage, request_batch
+from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
+from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
+from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, ProviderRequest
+from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
 from mcp_server_siliconflow_image.runtime import Runtime
-from mcp_server_siliconflow_image.storage import batch_stamp, describe_os_error
-from mcp_server_siliconflow_image.stores import Upload
+from mcp_server_siliconflow_image.stores.base import Upload
+from mcp_server_siliconflow_image.stores.folder import batch_stamp, describe_os_error
+from mcp_server_siliconflow_image.surface.presets import ResultOptions
+from mcp_server_siliconflow_image.surface.results import FailedImageOut, ShownImage, build_result
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class _Report:
     notes: list[str]
 
 
-async def generate(
+async def execute(
     runtime: Runtime, request: ProviderRequest, progress: ProgressReporter, options: ResultOptions | None = None
 ) -> CallToolResult:
     """Run `request` against the provider and return the contract's result (raises ProviderError).

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.storage import ImageStore, ListedImage, SavedImage
+from mcp_server_siliconflow_image.stores.folder import FolderStore, ListedImage, SavedImage
 
 
 class Upload(Protocol):
@@ -87,9 +87,9 @@ class Store(Protocol):
 def open_store(settings: Settings) -> Store:
     """The store SILICONFLOW_IMAGE_DIR names: a bucket for `s3://…`, else the folder."""
     if settings.image_store is not None:
-        from mcp_server_siliconflow_image.objectstore import BucketStore  # the S3 client loads only when used
+        from mcp_server_siliconflow_image.stores.bucket import BucketStore  # the S3 client loads only when used
 
         return BucketStore.from_url(
             settings.image_store, url_ttl=settings.image_url_ttl, max_bytes=settings.max_download_bytes
         )
-    return ImageStore(settings.image_dir)
+    return FolderStore(settings.image_dir)

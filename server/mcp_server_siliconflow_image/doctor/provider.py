@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 import anyio
 import httpx
 
-from mcp_server_siliconflow_image.checks import Check
-from mcp_server_siliconflow_image.provider import (
+from mcp_server_siliconflow_image.doctor.check import Check
+from mcp_server_siliconflow_image.provider.client import (
     MODEL_LIST_TIMEOUT_SECONDS,
     Account,
     ProviderClient,

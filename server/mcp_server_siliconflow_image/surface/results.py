@@ -14,9 +14,9 @@ from typing import Literal
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
-from mcp_server_siliconflow_image.fanout import MadeImage
-from mcp_server_siliconflow_image.previews import InlineImage
-from mcp_server_siliconflow_image.storage import SavedImage
+from mcp_server_siliconflow_image.pipeline.fanout import MadeImage
+from mcp_server_siliconflow_image.pipeline.previews import InlineImage
+from mcp_server_siliconflow_image.stores.folder import SavedImage
 
 
 class TimingsOut(BaseModel):

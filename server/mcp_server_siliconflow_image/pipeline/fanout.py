@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from mcp_server_siliconflow_image.arguments import MAX_SEED
-from mcp_server_siliconflow_image.payload import ProviderRequest
-from mcp_server_siliconflow_image.provider import (
-    Generation,
+from mcp_server_siliconflow_image.pipeline.request import ProviderRequest
+from mcp_server_siliconflow_image.provider.client import (
+    ImagesAnswer,
     OnRetry,
     ProviderClient,
     ProviderError,
     ProviderImage,
 )
+from mcp_server_siliconflow_image.surface.arguments import MAX_SEED
 
 RATE_LIMIT_MARK = "HTTP 429"
 """How the provider client's retry reports name a rate limit ("retrying after HTTP 429 in 2 s")."""
@@ -101,7 +101,7 @@ async def request_batch(provider: ProviderClient, request: ProviderRequest, on_r
     deadline = time.monotonic() + seconds
     watch = RateLimitWatch(on_retry)
     if request.copies == 1:
-        generation = await provider.generate(request.payload, watch.report, deadline=deadline)
+        generation = await provider.create_images(request.payload, watch.report, deadline=deadline)
         batch = Batch(
             _images_of(generation, 1, generation.seed),
             inference_seconds=generation.inference_seconds,
@@ -116,12 +116,12 @@ async def request_batch(provider: ProviderClient, request: ProviderRequest, on_r
 
 async def _fan_out(provider: ProviderClient, request: ProviderRequest, watch: RateLimitWatch, deadline: float) -> Batch:
     seeds = fan_out_seeds(request.payload.get("seed"), request.copies)
-    outcomes: list[Generation | ProviderError | None] = [None] * request.copies
+    outcomes: list[ImagesAnswer | ProviderError | None] = [None] * request.copies
 
     async def one(slot: int) -> None:
         try:
             payload = {**request.payload, "seed": seeds[slot]}
-            outcomes[slot] = await provider.generate(payload, watch.report, deadline=deadline)
+            outcomes[slot] = await provider.create_images(payload, watch.report, deadline=deadline)
         except ProviderError as error:
             outcomes[slot] = error
 
@@ -132,7 +132,7 @@ async def _fan_out(provider: ProviderClient, request: ProviderRequest, watch: Ra
     batch = Batch(images=[])
     index = 1
     for slot, outcome in enumerate(outcomes):
-        if isinstance(outcome, Generation):
+        if isinstance(outcome, ImagesAnswer):
             made = _images_of(outcome, index, outcome.seed if outcome.seed is not None else seeds[slot])
             batch.images += made
             index += len(made)
@@ -158,7 +158,7 @@ async def _fan_out(provider: ProviderClient, request: ProviderRequest, watch: Ra
     return batch
 
 
-def _images_of(generation: Generation, first_index: int, seed: int | None) -> list[MadeImage]:
+def _images_of(generation: ImagesAnswer, first_index: int, seed: int | None) -> list[MadeImage]:
     return [
         MadeImage(first_index + offset, output, seed, generation.trace_id)
         for offset, output in enumerate(generation.outputs)

@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_server_siliconflow_image.catalog import MODELS, find_model
+from mcp_server_siliconflow_image.provider.catalog import MODELS, find_model
 
 ImageKind = Literal["pattern", "noise", "jpeg"]
 ResponseShape = Literal["images", "data", "b64_json"]

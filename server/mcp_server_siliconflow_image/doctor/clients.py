@@ -11,8 +11,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from mcp_server_siliconflow_image.checks import Check
-from mcp_server_siliconflow_image.client_configs import (
+from mcp_server_siliconflow_image.doctor.check import Check
+from mcp_server_siliconflow_image.doctor.client_configs import (
     GUI_PATH,
     ConfigReading,
     ServerEntry,

@@ -34,7 +34,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 import anyio
 import httpx
 
-from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, base64_length, identify
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Literal
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from mcp_server_siliconflow_image.catalog import GENERATION_ARGUMENTS, MAX_BATCH_SIZE, Capability
-from mcp_server_siliconflow_image.directory import DirectoryEntry
-from mcp_server_siliconflow_image.provider import Account
+from mcp_server_siliconflow_image.provider.catalog import GENERATION_ARGUMENTS, MAX_BATCH_SIZE, Capability
+from mcp_server_siliconflow_image.provider.client import Account
+from mcp_server_siliconflow_image.provider.live import DirectoryEntry
 
 if TYPE_CHECKING:
     from mcp_server_siliconflow_image.runtime import Runtime
@@ -47,7 +47,7 @@ class BalanceOut(BaseModel):
     status: str | None = Field(description="Account status, e.g. normal.")
 
 
-class ModelList(BaseModel):
+class ModelListResult(BaseModel):
     """Structured result of list_models."""
 
     source: Literal["live", "catalog"] = Field(
@@ -64,8 +64,8 @@ class ModelList(BaseModel):
 async def list_models_result(runtime: Runtime, capability: Capability | None) -> CallToolResult:
     settings = runtime.settings
     has_key = settings.api_key is not None
-    live = await runtime.directory.live(runtime.provider, has_key=has_key)
-    account = await runtime.directory.account(runtime.provider, has_key=has_key)
+    live = await runtime.live.live(runtime.provider, has_key=has_key)
+    account = await runtime.live.account(runtime.provider, has_key=has_key)
     if live is not None:
         source: Literal["live", "catalog"] = "live"
         note = None
@@ -74,18 +74,18 @@ async def list_models_result(runtime: Runtime, capability: Capability | None) ->
         reason = (
             "no SILICONFLOW_API_KEY is set"
             if settings.api_key is None
-            else f"the provider's list could not be fetched ({runtime.directory.last_failure})"
+            else f"the provider's list could not be fetched ({runtime.live.last_failure})"
         )
         note = f"Built-in catalog only: {reason}. The provider may offer more models."
     models = [
         _model_out(entry, settings.default_model, settings.edit_model)
-        for entry in runtime.directory.entries(live)
+        for entry in runtime.live.entries(live)
         if capability is None or capability in entry.capabilities
     ]
     balance_note = None
     if has_key and account is None:
-        balance_note = f"Balance unavailable: {runtime.directory.account_failure}."
-    result = ModelList(
+        balance_note = f"Balance unavailable: {runtime.live.account_failure}."
+    result = ModelListResult(
         source=source, note=note, models=models, balance=_balance_out(account), balance_note=balance_note
     )
     return CallToolResult(
@@ -142,7 +142,7 @@ def _model_out(entry: DirectoryEntry, default_model: str, edit_model: str) -> Mo
     )
 
 
-def _summary(result: ModelList) -> str:
+def _summary(result: ModelListResult) -> str:
     heading = "Image models (live from the provider):" if result.source == "live" else "Image models (built-in):"
     lines = [heading]
     for model in result.models:

@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.downloads import TooLargeError, read_capped
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
     base64_length,
@@ -31,14 +31,14 @@ from mcp_server_siliconflow_image.imageformat import (
     identify,
     sniff_mime_type,
 )
-from mcp_server_siliconflow_image.retry import (
+from mcp_server_siliconflow_image.provider.retry import (
     DOWNLOAD_RETRYABLE_STATUSES,
     RETRYABLE_STATUSES,
     RetryPolicy,
     parse_retry_after,
 )
 from mcp_server_siliconflow_image.settings import Settings, redact
-from mcp_server_siliconflow_image.stores import Upload
+from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
 
@@ -171,13 +171,13 @@ class ModelEntry(BaseModel):
     id: str
 
 
-class ModelListing(BaseModel):
+class ModelListAnswer(BaseModel):
     model_config = ConfigDict(extra="allow")
     data: list[ModelEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class Generation:
+class ImagesAnswer:
     outputs: list[ProviderImage]
     seed: int | None
     inference_seconds: float | None
@@ -217,9 +217,9 @@ class ProviderClient:
         self._http = http
         self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
-    async def generate(
+    async def create_images(
         self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report, *, deadline: float | None = None
-    ) -> Generation:
+    ) -> ImagesAnswer:
         """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT.
 
         `deadline` (a `time.monotonic()` value) lets several requests of one call share its time budget.
@@ -246,11 +246,11 @@ class ProviderClient:
             )
         inference = parsed.timings.inference if parsed.timings else None
         outputs, notes = _as_many_as_asked(parsed.outputs, payload.get("batch_size"))
-        return Generation(outputs, parsed.seed, inference, notes, trace_id)
+        return ImagesAnswer(outputs, parsed.seed, inference, notes, trace_id)
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
         """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
-        listing = await self._get_once("/models", ModelListing, "model list", type="image", sub_type=sub_type)
+        listing = await self._get_once("/models", ModelListAnswer, "model list", type="image", sub_type=sub_type)
         return [entry.id for entry in listing.data]
 
     async def user_info(self) -> Account:
