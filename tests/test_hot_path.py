@@ -26,7 +26,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import previews
 from mcp_server_siliconflow_image.pipeline.previews import make_preview
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn, noise_png, render_image
+from mcp_server_siliconflow_image.standin import RunningStandIn, noise_png, render_image
 from mcp_server_siliconflow_image.stores import folder as storage
 
 pytestmark = pytest.mark.anyio
