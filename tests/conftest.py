@@ -19,7 +19,7 @@ from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, 
 
 from mcp_server_siliconflow_image.pipeline import inputs
 from mcp_server_siliconflow_image.settings import Secret, Settings
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn, StandInState, running_standin
+from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 

@@ -25,7 +25,7 @@ from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Secret, Settings, SettingsError
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn, render_image
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
 from tests.conftest import API_KEY, allow_loopback_as_public, first_text
 from tests.images import encode
 from tests.raw_client import RawStdioClient

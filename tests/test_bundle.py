@@ -22,7 +22,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import API_KEY
 from tests.packaging_tools import CACHE, ROOT, tools_bin, unavailable, uv_environment
 

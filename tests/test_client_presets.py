@@ -18,7 +18,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from mcp_server_siliconflow_image.surface.presets import PRESETS, result_options
 from tests.images import encode
 from tests.raw_client import RawStdioClient

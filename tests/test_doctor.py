@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mcp_server_siliconflow_image.doctor.clients import check_clients
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import API_KEY, server_command
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import server_command
 from tests.test_http import running_http_server
 

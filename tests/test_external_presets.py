@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests import test_external_clients as external
 from tests.conftest import server_command
 from tests.test_external_clients import env_flags, inspector, parse

@@ -13,7 +13,7 @@ from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import first_text
 
 pytestmark = pytest.mark.anyio

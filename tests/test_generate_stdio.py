@@ -14,7 +14,7 @@ from mcp import Client
 from mcp_types import CallToolResult, ImageContent, ResourceLink
 from PIL import Image
 
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import blob_bytes, first_text, stdio_params
 
 pytestmark = pytest.mark.anyio

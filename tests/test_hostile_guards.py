@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import inputs
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import allow_loopback_as_public, first_text, stdio_params
 from tests.images import encode
 

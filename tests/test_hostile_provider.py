@@ -17,7 +17,7 @@ from mcp_types import CallToolResult
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import execute as generation
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn, render_image
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
 from tests.conftest import API_KEY, first_text
 from tests.images import encode
 from tests.raw_client import RawStdioClient

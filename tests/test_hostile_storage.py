@@ -20,8 +20,8 @@ from mcp_types import ImageContent
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn, render_image
-from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
+from mcp_server_siliconflow_image.stores import naming as storage
 from mcp_server_siliconflow_image.stores.folder import FolderStore
 from tests.conftest import first_text, stdio_params
 from tests.images import encode

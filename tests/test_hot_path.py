@@ -26,8 +26,9 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import previews
 from mcp_server_siliconflow_image.pipeline.previews import make_preview
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn, noise_png, render_image
+from mcp_server_siliconflow_image.standin import RunningStandIn, noise_png, render_image
 from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.stores.naming import SavedImage
 
 pytestmark = pytest.mark.anyio
 
@@ -129,7 +130,7 @@ async def test_a_call_cancelled_while_publishing_still_leaves_a_durable_name_and
 ) -> None:
     real_publish = storage.PendingImage.publish
 
-    def slow_publish(self: storage.PendingImage, *args: Any, **kwargs: Any) -> storage.SavedImage:
+    def slow_publish(self: storage.PendingImage, *args: Any, **kwargs: Any) -> SavedImage:
         time.sleep(0.6)  # a slow disk: the client gives up while the file is being published
         return real_publish(self, *args, **kwargs)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify, sniff_mime_type
-from mcp_server_siliconflow_image.standin.provider import noise_png
+from mcp_server_siliconflow_image.standin import noise_png
 from tests.images import encode
 
 

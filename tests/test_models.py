@@ -10,7 +10,7 @@ from mcp import Client
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.provider.catalog import MODELS
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import first_text
 
 pytestmark = pytest.mark.anyio
@@ -163,7 +163,7 @@ async def test_each_family_gets_its_arguments(
 
 
 async def test_a_model_that_rejects_an_argument_is_reported(standin: RunningStandIn, settings: Settings) -> None:
-    from mcp_server_siliconflow_image.standin.provider import Fault
+    from mcp_server_siliconflow_image.standin import Fault
 
     standin.state.faults.append(
         Fault(

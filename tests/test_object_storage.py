@@ -20,8 +20,8 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.cli import build_parser, settings_from_args
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
-from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
+from mcp_server_siliconflow_image.stores import naming as storage
 from mcp_server_siliconflow_image.stores.bucket import BucketStore
 from tests.conftest import blob_bytes, bucket_objects, first_text
 from tests.images import encode

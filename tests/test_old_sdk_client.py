@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.images import encode
 from tests.test_external_clients import provisioned_venv, run_client_script
 

@@ -10,8 +10,9 @@ from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import ImageFormat, identify
 from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePlan, inline_for, make_preview
-from mcp_server_siliconflow_image.standin.provider import noise_png
-from mcp_server_siliconflow_image.stores.folder import FolderStore, SavedImage
+from mcp_server_siliconflow_image.standin import noise_png
+from mcp_server_siliconflow_image.stores.folder import FolderStore
+from mcp_server_siliconflow_image.stores.naming import SavedImage
 from tests.images import encode
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.raw_client import RawStdioClient
 
 

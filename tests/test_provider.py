@@ -10,7 +10,7 @@ from mcp_types import ImageContent
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Secret, Settings
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import API_KEY, first_text
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +29,7 @@ async def test_every_response_shape_gives_the_same_saved_bytes(
     standin.state.response_shape = shape  # type: ignore[assignment]
     result = await generate(standin, tmp_path, seed=9)
     assert not result.is_error, result.content
-    from mcp_server_siliconflow_image.standin.provider import render_image
+    from mcp_server_siliconflow_image.standin import render_image
 
     expected, _ = render_image("pattern", "a boat", 9, (1024, 1024), 1)
     assert Path(result.structured_content["images"][0]["path"]).read_bytes() == expected

@@ -18,7 +18,7 @@ from mcp_types import ImageContent
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline.fanout import fan_out_seeds
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import first_text, stdio_params
 
 pytestmark = pytest.mark.anyio

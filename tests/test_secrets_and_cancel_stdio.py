@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from tests.conftest import API_KEY
 from tests.raw_client import RawStdioClient
 

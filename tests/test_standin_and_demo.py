@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mcp_server_siliconflow_image.imageformat import identify
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn, render_image
+from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
 from tests.conftest import API_KEY, server_command, wait_until_serving
 from tests.test_http import free_port
 

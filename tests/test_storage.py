@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server_siliconflow_image.imageformat import identify
-from mcp_server_siliconflow_image.stores import folder as storage
+from mcp_server_siliconflow_image.stores import naming as storage
 from mcp_server_siliconflow_image.stores.folder import FolderStore
 from tests.images import encode
 

@@ -20,7 +20,7 @@ from mcp_types import CallToolResult
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.hosting.tenants import TokenFile, parse_tokens
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import API_KEY, blob_bytes, bucket_objects, first_text, server_command
 from tests.images import encode
 from tests.test_http import INITIALIZE, MCP_HEADERS, running_http_server

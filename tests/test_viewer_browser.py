@@ -27,7 +27,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import API_KEY
 from tests.test_external_clients import CACHE, ROOT, _unavailable
 from tests.test_http import running_http_server

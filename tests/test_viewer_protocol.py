@@ -17,7 +17,7 @@ from mcp_types import CallToolResult, TextResourceContents
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.conftest import stdio_params
 from tests.test_http import MCP_HEADERS, running_http_server
 

@@ -234,7 +234,7 @@ def run_doctor_command(options: argparse.Namespace) -> int:
 
 
 def run_standin(options: argparse.Namespace) -> None:
-    from mcp_server_siliconflow_image.standin.provider import StandInState, serve_standin
+    from mcp_server_siliconflow_image.standin import StandInState, serve_standin
 
     state = StandInState(api_key=options.key, image_kind=options.image_kind, inference_delay=options.delay)
     base = f"http://{options.standin_host}:{options.standin_port}/v1"

@@ -28,7 +28,8 @@ from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, Pr
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.stores.base import Upload
-from mcp_server_siliconflow_image.stores.folder import batch_stamp, describe_os_error
+from mcp_server_siliconflow_image.stores.folder import describe_os_error
+from mcp_server_siliconflow_image.stores.naming import batch_stamp
 from mcp_server_siliconflow_image.surface.presets import ResultOptions
 from mcp_server_siliconflow_image.surface.results import FailedImageOut, ShownImage, build_result
 

@@ -264,8 +264,6 @@ class ProviderClient:
         response = await self._attempt(
             "GET", f"{self._settings.base_url}{path}", time.monotonic() + MODEL_LIST_TIMEOUT_SECONDS, params=params
         )
-        if isinstance(response, Exception):
-            raise response
         if response.status_code != 200:
             raise self._status_error(response)
         try:
@@ -277,18 +275,21 @@ class ProviderClient:
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
     ) -> httpx.Response:
         for attempt in range(1, self._retry.max_attempts + 1):
-            outcome = await self._attempt(method, url, deadline, **options)
-            if isinstance(outcome, httpx.Response):
-                if outcome.status_code == 200:
-                    return outcome
-                failure: ProviderError = self._status_error(outcome)
-                if outcome.status_code not in RETRYABLE_STATUSES:
-                    raise failure
-                retry_after = parse_retry_after(outcome.headers.get("retry-after"))
-                reason = f"HTTP {outcome.status_code}"
+            try:
+                response = await self._attempt(method, url, deadline, **options)
+            except ProviderError as error:
+                if not error.retryable:
+                    raise
+                failure, retry_after, reason = error, None, "a connection error"
             else:
-                failure, retry_after, reason = outcome, None, "a connection error"
-            if not (isinstance(outcome, httpx.Response) or failure.retryable) or attempt == self._retry.max_attempts:
+                if response.status_code == 200:
+                    return response
+                failure = self._status_error(response)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise failure
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                reason = f"HTTP {response.status_code}"
+            if attempt == self._retry.max_attempts:
                 raise failure
             wait = self._retry.wait_before(attempt, retry_after)
             if retry_after is not None and time.monotonic() + wait >= deadline:
@@ -323,8 +324,10 @@ class ProviderClient:
 
     async def _attempt(
         self, method: str, url: str, deadline: float, *, images: int = 1, **options: Any
-    ) -> httpx.Response | ProviderError:
-        """One request, bounded by the deadline and in size; a connection failure is returned (it may be retried).
+    ) -> httpx.Response:
+        """One request, bounded by the deadline and in size: the answer, whatever its status.
+
+        Anything else raises ProviderError; a connection failure is marked retryable (the caller decides).
 
         The answer is read with a cap, so a runaway or hostile endpoint cannot exhaust memory: the largest
         legitimate answer carries the `images` asked for, each at most SILICONFLOW_MAX_IMAGE_BYTES as base64,
@@ -333,7 +336,7 @@ class ProviderClient:
         key = self.require_key()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return self._timeout_error()
+            raise self._timeout_error()
         timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
         limit = images * base64_length(self._settings.max_download_bytes) + JSON_HEADROOM_BYTES
         with anyio.move_on_after(remaining) as scope:
@@ -347,21 +350,21 @@ class ProviderClient:
                 finally:
                     await response.aclose()
                 return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
-            except TooLargeError:
-                return ProviderError(
+            except TooLargeError as error:
+                raise ProviderError(
                     f"The provider's answer was larger than {limit / 1e6:.0f} MB, more than any image result needs; "
                     "it was not read. Check SILICONFLOW_BASE_URL."
-                )
-            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
-                return self._timeout_error()
+                ) from error
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
+                raise self._timeout_error() from error
             except httpx.HTTPError as error:
-                return ProviderError(
+                raise ProviderError(
                     f"Could not reach the provider at {self._settings.base_url}: "
                     f"{self._redact(str(error)) or type(error).__name__}. Check the network and SILICONFLOW_BASE_URL.",
                     retryable=True,
-                )
+                ) from error
         assert scope.cancelled_caught
-        return self._timeout_error()
+        raise self._timeout_error()
 
     def _timeout_error(self) -> ProviderError:
         return ProviderError(
@@ -385,14 +388,16 @@ class ProviderClient:
         deadline = time.monotonic() + budget
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             pending.restart()
-            failure = await self._download_once(output.url, pending, deadline)
-            if failure is None:
+            try:
+                await self._download_once(output.url, pending, deadline)
+            except ProviderError as failure:
+                wait = self._retry.backoff(attempt) / 2
+                if not failure.retryable or attempt == DOWNLOAD_ATTEMPTS or time.monotonic() + wait >= deadline:
+                    raise
+                logger.info("image download failed (%s); retrying in %.1f s", failure, wait)
+                await anyio.sleep(wait)
+            else:
                 return
-            wait = self._retry.backoff(attempt) / 2
-            if not failure.retryable or attempt == DOWNLOAD_ATTEMPTS or time.monotonic() + wait >= deadline:
-                raise failure
-            logger.info("image download failed (%s); retrying in %.1f s", failure, wait)
-            await anyio.sleep(wait)
 
     def _decode_inline(self, b64_json: str) -> bytes:
         limit = self._settings.max_download_bytes
@@ -406,8 +411,9 @@ class ProviderClient:
         except (binascii.Error, ValueError) as error:
             raise ProviderError("The provider returned b64_json that is not valid base64; it was not saved.") from error
 
-    async def _download_once(self, url: str, pending: Upload, deadline: float) -> ProviderError | None:
-        """One download attempt within the image's budget: None when a whole image arrived, else what went wrong."""
+    async def _download_once(self, url: str, pending: Upload, deadline: float) -> None:
+        """One download attempt within the image's budget: returns when a whole image arrived, else raises
+        ProviderError saying what went wrong (marked retryable when another attempt may succeed)."""
         limit = self._settings.max_download_bytes
         remaining = max(0.0, deadline - time.monotonic())
         timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
@@ -415,12 +421,12 @@ class ProviderClient:
             with anyio.fail_after(remaining):
                 async with self._http.stream("GET", url, timeout=timeout) as response:
                     if response.status_code != 200:
-                        return _download_status_error(response.status_code)
+                        raise _download_status_error(response.status_code)
                     sniffed = False
                     async for chunk in response.aiter_bytes():
                         pending.write(chunk)
                         if pending.size > limit:
-                            return ProviderError(
+                            raise ProviderError(
                                 f"The image is larger than the {limit} byte download limit "
                                 "(SILICONFLOW_MAX_IMAGE_BYTES); nothing was saved."
                             )
@@ -429,19 +435,20 @@ class ProviderClient:
                             if sniff_mime_type(bytes(pending.head[:16])) is None:
                                 identify(bytes(pending.head))  # raises NotAnImageError describing the bytes
         except NotAnImageError as error:
-            return ProviderError(f"The provider's link did not return an image: {error}. Nothing was saved.")
-        except (TimeoutError, httpx.TimeoutException):
-            return ProviderError(
+            raise ProviderError(f"The provider's link did not return an image: {error}. Nothing was saved.") from error
+        except (TimeoutError, httpx.TimeoutException) as error:
+            raise ProviderError(
                 f"Downloading the image took longer than its {self._settings.download_seconds:g} s budget "
                 "(the provider's link may still work for up to an hour).",
-            )
+            ) from error
         except httpx.InvalidURL as error:
-            return ProviderError(f"The provider's image link is not a usable URL ({error}); nothing was saved.")
+            raise ProviderError(
+                f"The provider's image link is not a usable URL ({error}); nothing was saved."
+            ) from error
         except httpx.HTTPError as error:
-            return ProviderError(f"Downloading the image failed ({type(error).__name__}).", retryable=True)
+            raise ProviderError(f"Downloading the image failed ({type(error).__name__}).", retryable=True) from error
         if not check_complete(bytes(pending.head), pending.tail(16), pending.size):
-            return ProviderError("The downloaded image was truncated.", retryable=True)
-        return None
+            raise ProviderError("The downloaded image was truncated.", retryable=True)
 
     def require_key(self) -> str:
         if self._settings.api_key is None:

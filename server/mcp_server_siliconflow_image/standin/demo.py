@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent
 
-from mcp_server_siliconflow_image.standin.provider import StandInState, running_standin
+from mcp_server_siliconflow_image.standin import StandInState, running_standin
 
 DEMO_KEY = "sk-standin-demo"
 

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.stores.folder import FolderStore, ListedImage, SavedImage
+from mcp_server_siliconflow_image.stores.folder import FolderStore
+from mcp_server_siliconflow_image.stores.naming import ListedImage, SavedImage
 
 
 class Upload(Protocol):

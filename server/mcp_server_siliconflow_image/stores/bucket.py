@@ -30,8 +30,8 @@ from obstore.store import S3Store
 
 from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.settings import OBJECT_STORE_SCHEME
-from mcp_server_siliconflow_image.stores import folder as storage
-from mcp_server_siliconflow_image.stores.folder import (
+from mcp_server_siliconflow_image.stores import naming
+from mcp_server_siliconflow_image.stores.naming import (
     HEAD_BYTES,
     MAX_SIDECAR_BYTES,
     RESOURCE_PREFIX,
@@ -159,7 +159,7 @@ class BucketStore:
 
     def publish(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str) -> SavedImage:
         """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling."""
-        stem = storage._file_stem(stamp, seed, index)
+        stem = naming._file_stem(stamp, seed, index)
         for attempt in range(1, NAME_ATTEMPTS + 1):
             name = f"{stem}.{image.extension}" if attempt == 1 else f"{stem}-{attempt}.{image.extension}"
             try:

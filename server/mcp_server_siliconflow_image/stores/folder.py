@@ -10,21 +10,31 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import logging
 import os
-import re
 import secrets
 import stat
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import IO, Any
 
-from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat, NotAnImageError, check_complete, identify
+from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, check_complete, identify
 from mcp_server_siliconflow_image.settings import UNEXPANDED_PLACEHOLDER
+from mcp_server_siliconflow_image.stores import naming
+from mcp_server_siliconflow_image.stores.naming import (
+    HEAD_BYTES,
+    MAX_SIDECAR_BYTES,
+    RESOURCE_PREFIX,
+    TEMP_SUFFIX,
+    ListedImage,
+    SavedImage,
+    batch_stamp,
+    is_image_name,
+    newest_page,
+    sidecar_text,
+)
 
 try:
     import fcntl
@@ -33,49 +43,12 @@ except ImportError:  # Windows: no advisory locks; stale files are then told apa
 
 logger = logging.getLogger(__name__)
 
-RESOURCE_SCHEME = "siliconflow-image"
-RESOURCE_PREFIX = f"{RESOURCE_SCHEME}://images/"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
-_TEMP_SUFFIX = ".partial"
 STALE_PARTIAL_SECONDS = 3600.0
 """A temporary file untouched this long belongs to no live download (each has a far shorter time limit)."""
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
 """Opening a FIFO planted under an image's name must fail fast, not wait for a writer."""
-
-
-@dataclass(frozen=True)
-class SavedImage:
-    location: str
-    """Where the image is kept: an absolute file path, or the object's `s3://bucket/key` URL."""
-    uri: str
-    mime_type: str
-    width: int
-    height: int
-    size: int
-    sha256: str
-    url: str | None = None
-    """A presigned HTTPS link to the object, when the store hands them out (SILICONFLOW_IMAGE_URL_TTL)."""
-
-    @property
-    def name(self) -> str:
-        """The file (or object) name, as the resource URI carries it."""
-        return self.uri.removeprefix(RESOURCE_PREFIX)
-
-    @property
-    def path(self) -> Path:
-        """The saved local file; an image kept as an object has none (use `location`), and says so loudly."""
-        if "://" in self.location:
-            raise ValueError(f"{self.name} is stored as an object at {self.location}, not as a local file")
-        return Path(self.location)
-
-
-MAX_SIDECAR_BYTES = 1024 * 1024
-"""A sidecar is a few kilobytes of JSON; anything far larger under that name is not one."""
-
-HEAD_BYTES = 512 * 1024
-"""How much of the start of a file is kept in memory to recognise it (headers sit at the start)."""
 
 
 def folder_problem(root: Path) -> str | None:
@@ -96,7 +69,7 @@ def folder_problem(root: Path) -> str | None:
             f"SILICONFLOW_IMAGE_DIR must be an absolute folder path, got {text!r}: a relative path would depend on "
             "the working directory the MCP client starts the server in (Claude Desktop uses /)."
         )
-    probe = root / f".write-check-{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+    probe = root / f".write-check-{secrets.token_hex(6)}{TEMP_SUFFIX}"
     try:
         root.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600)
@@ -161,7 +134,7 @@ class PendingImage:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
-        self.temp = root / f".{secrets.token_hex(8)}{_TEMP_SUFFIX}"
+        self.temp = root / f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
         self._handle = open(self.temp, "xb")  # noqa: SIM115 - closed by publish() or discard()
         _lock(self._handle)
         self.size = 0
@@ -209,7 +182,7 @@ class PendingImage:
         os.fsync(self._handle.fileno())
         with open(self.temp, "rb") as reader:
             digest = hashlib.file_digest(reader, "sha256").hexdigest()
-        stem = _file_stem(stamp or batch_stamp(), seed, index)
+        stem = naming._file_stem(stamp or batch_stamp(), seed, index)
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
         self._handle.close()  # the lock is held until the file has its name
         self.temp.unlink(missing_ok=True)
@@ -237,27 +210,13 @@ def sidecar_path(image: Path) -> Path:
     return image.with_name(image.name + ".json")
 
 
-def sidecar_text(saved: SavedImage, provenance: Mapping[str, Any]) -> str:
-    """The sidecar's JSON: how the image was made, plus the image's own facts (whatever store keeps it)."""
-    record = {
-        **provenance,
-        "file": saved.name,
-        "mime_type": saved.mime_type,
-        "width": saved.width,
-        "height": saved.height,
-        "bytes": saved.size,
-        "sha256": saved.sha256,
-    }
-    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-
-
 def write_sidecar(saved: SavedImage, provenance: Mapping[str, Any]) -> None:
     """Write `<image>.json` atomically and durably: the image's own facts plus how it was made.
 
     The image is already saved when this runs; a failure here (a full disk) costs the record, not the image.
     """
     target = sidecar_path(saved.path)
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     try:
         with open(temp, "x", encoding="utf-8") as handle:
             handle.write(sidecar_text(saved, provenance))
@@ -346,7 +305,7 @@ class FolderStore:
         rescued: list[SavedImage] = []
         now = time.time()
         for entry in os.scandir(self.root):
-            if not (entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX)):
+            if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)):
                 continue
             if not entry.is_file(follow_symlinks=False):
                 continue
@@ -389,34 +348,6 @@ class FolderStore:
             return saved
 
 
-_UNKNOWN = "application/octet-stream"
-
-
-def is_image_name(name: str) -> bool:
-    """Whether `name` can be a saved image's name: plain, not hidden, not temporary, an image type."""
-    plain = bool(_SAFE_NAME.fullmatch(name)) and not name.endswith(_TEMP_SUFFIX)
-    return plain and mime_type_for(PurePath(name)) != _UNKNOWN
-
-
-def mime_type_for(path: PurePath) -> str:
-    extension = path.suffix.lstrip(".").lower()
-    for mime_type, known in EXTENSIONS.items():
-        if known == extension:
-            return mime_type
-    return _UNKNOWN
-
-
-def batch_stamp() -> str:
-    """UTC time to the microsecond; one per generation, so a batch's files sort together, in order."""
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
-
-
-def _file_stem(stamp: str, seed: int | None, index: int) -> str:
-    """`20261125-143002-123456_seed42_1`: sorts by creation time, says how to reproduce the image."""
-    seed_part = f"seed{seed}" if seed is not None else "seed-unknown"
-    return f"{stamp}_{seed_part}_{index}"
-
-
 def _publish_without_overwriting(temp: Path, root: Path, stem: str, extension: str) -> Path:
     """Give the finished temp file its final name; a name already taken gets a numbered sibling.
 
@@ -441,19 +372,6 @@ def _publish_without_overwriting(temp: Path, root: Path, stem: str, extension: s
             os.replace(temp, candidate)
             return candidate
     raise FileExistsError(f"could not find a free file name for {stem} in {root}")
-
-
-@dataclass(frozen=True)
-class ListedImage:
-    """A saved image as `resources/list` shows it."""
-
-    name: str
-    size: int
-    modified: float
-
-    @property
-    def uri(self) -> str:
-        return RESOURCE_PREFIX + self.name
 
 
 def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[ListedImage], str | None]:
@@ -482,11 +400,3 @@ def recent_images(root: Path, *, before: str | None, limit: int) -> tuple[list[L
             continue
         images.append(ListedImage(name, info.st_size, info.st_mtime))
     return images, last
-
-
-def newest_page(names_newest_first: list[str], *, before: str | None, limit: int) -> tuple[list[str], str | None]:
-    """One page of names that sort newest first, continuing after `before`; and the name the next page starts
-    after (None on the last page)."""
-    names = names_newest_first if before is None else [name for name in names_newest_first if name < before]
-    page = names[:limit]
-    return page, (page[-1] if len(names) > limit else None)

@@ -29,7 +29,7 @@ from mcp_server_siliconflow_image.hosting.tenants import Caller, principal_of
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.stores.base import Store
-from mcp_server_siliconflow_image.stores.folder import RESOURCE_PREFIX, ListedImage, mime_type_for
+from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX, ListedImage, mime_type_for
 
 PAGE_SIZE = 50
 

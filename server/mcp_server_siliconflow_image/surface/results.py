@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from mcp_server_siliconflow_image.pipeline.fanout import MadeImage
 from mcp_server_siliconflow_image.pipeline.previews import InlineImage
-from mcp_server_siliconflow_image.stores.folder import SavedImage
+from mcp_server_siliconflow_image.stores.naming import SavedImage
 
 
 class TimingsOut(BaseModel):
