@@ -2,7 +2,7 @@
 
     python bench/run.py            # full run (medians of 10+), prints a markdown table
     python bench/run.py --quick    # a smoke run (CI checks that it works; its figures mean little)
-    python bench/run.py --readme   # also write the table into README.md's "Performance" section
+    python bench/run.py --docs     # also write the table into docs/performance.md
 
 The stand-in provider runs in its own process on loopback, serving 1024x1024 incompressible PNGs (~3 MB,
 like a detailed provider image) at expiring links, with a configurable inference delay. Three sides do the
@@ -449,25 +449,25 @@ async def main(quick: bool, runs: int, delays: list[float]) -> str:
     return "\n".join(header + rows)
 
 
-def write_readme(table: str) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+def write_docs(table: str) -> None:
+    page = ROOT / "docs" / "performance.md"
+    text = page.read_text()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     if start not in text:
-        raise SystemExit("README.md has no <!-- bench:start --> marker")
+        raise SystemExit("docs/performance.md has no <!-- bench:start --> marker")
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
-    readme.write_text(f"{before}{start}\n{table}\n{end}{after}")
+    page.write_text(f"{before}{start}\n{table}\n{end}{after}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="two runs, no delay: checks the benchmark works")
     parser.add_argument("--runs", type=int, help="runs per figure (default 10, --quick 2)")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--docs", action="store_true", help="write the table into docs/performance.md")
     options = parser.parse_args()
     runs = options.runs or (2 if options.quick else 10)
     table = asyncio.run(main(options.quick, runs, [0.0] if options.quick else [0.0, 1.0]))
     print(table)
-    if options.readme:
-        write_readme(table)
+    if options.docs:
+        write_docs(table)

@@ -96,6 +96,7 @@ def test_the_sdist_carries_everything_the_tests_read(built: tuple[Path, Path]) -
         names = {member.name.removeprefix(prefix) for member in archive.getmembers() if member.isfile()}
     needed = checkout_files("server", "tests", "bench", "manifests")
     needed |= {"README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml"}
+    needed |= {str(page.relative_to(ROOT)) for page in (ROOT / "docs").glob("*.md")}  # the docs' link tests read them
     assert needed - names == set()
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 

@@ -1,6 +1,6 @@
 """Configuration from environment variables and command-line flags (a flag wins over its variable).
 
-The names are a public contract (README's "Configuration"): client configs and install manifests set them.
+The names are a public contract (docs/configuration.md): client configs and install manifests set them.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from mcp_server_siliconflow_image.doctor.client_configs import (
     resolve_command,
 )
 
-README_CLIENTS = "https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image#clients"
+# Each client's recipe for adding this server.
+CLIENTS_GUIDE = "https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image/blob/main/docs/clients.md"
 
 
 def check_clients(home: Path, platform: str, environ: Mapping[str, str], cwd: Path | None) -> list[Check]:
@@ -46,7 +47,7 @@ def _config_verdict(reading: ConfigReading, platform: str, path: str | None) -> 
     if reading.error is not None:
         return Check(client, "warn", f"{where} {reading.error}", "fix the file: the client ignores all of it")
     if not reading.entries:
-        return Check(client, "skip", f"{where} has no entry for this server", f"to add one, see {README_CLIENTS}")
+        return Check(client, "skip", f"{where} has no entry for this server", f"to add one, see {CLIENTS_GUIDE}")
     return _entry_verdict(client, where, reading.entries[0], reading.location.gui and platform == "darwin", path)
 
 

@@ -1,4 +1,4 @@
-"""The result of a generating call, in the shape README's "Results" documents (clients depend on it).
+"""The result of a generating call, in the shape docs/tools.md's "Results" documents (clients depend on it).
 
 Content, in order: one image block per image (the original, or a preview when the batch would not fit
 the client's size limit), one resource_link per image to the full-size file, one short text. The same
