@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
     base64_length,
@@ -31,6 +31,7 @@ from mcp_server_siliconflow_image.imageformat import (
     identify,
     sniff_mime_type,
 )
+from mcp_server_siliconflow_image.provider.catalog import images_asked
 from mcp_server_siliconflow_image.provider.retry import (
     DOWNLOAD_RETRYABLE_STATUSES,
     RETRYABLE_STATUSES,
@@ -200,7 +201,7 @@ def trace_id_sentence(trace_id: str | None) -> str:
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
     """The connection pool shared by every call for the life of the server."""
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.timeout, connect=min(15.0, settings.timeout)),
+        timeout=timeout_within(settings.timeout),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"mcp-server-siliconflow-image/{__version__}"},
         follow_redirects=True,
@@ -226,8 +227,7 @@ class ProviderClient:
         """
         if deadline is None:
             deadline = time.monotonic() + self._settings.timeout
-        asked = payload.get("batch_size")
-        images = asked if isinstance(asked, int) and asked > 0 else 1
+        images = images_asked(payload)
         response = await self._request_with_retries(
             "POST", self._settings.generations_url, deadline, on_retry, json=payload, images=images
         )
@@ -245,7 +245,7 @@ class ProviderClient:
                 "The provider answered without any image (maybe filtered by its content policy).", trace_id=trace_id
             )
         inference = parsed.timings.inference if parsed.timings else None
-        outputs, notes = _as_many_as_asked(parsed.outputs, payload.get("batch_size"))
+        outputs, notes = _as_many_as_asked(parsed.outputs, images)
         return ImagesAnswer(outputs, parsed.seed, inference, notes, trace_id)
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
@@ -334,7 +334,7 @@ class ProviderClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return self._timeout_error()
-        timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        timeout = timeout_within(remaining)
         limit = images * base64_length(self._settings.max_download_bytes) + JSON_HEADROOM_BYTES
         with anyio.move_on_after(remaining) as scope:
             try:
@@ -410,7 +410,7 @@ class ProviderClient:
         """One download attempt within the image's budget: None when a whole image arrived, else what went wrong."""
         limit = self._settings.max_download_bytes
         remaining = max(0.0, deadline - time.monotonic())
-        timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        timeout = timeout_within(remaining)
         try:
             with anyio.fail_after(remaining):
                 async with self._http.stream("GET", url, timeout=timeout) as response:
@@ -513,9 +513,8 @@ def _shorten(text: str) -> str:
     return text if len(text) <= MAX_ERROR_MESSAGE_CHARS else text[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
 
 
-def _as_many_as_asked(outputs: list[ProviderImage], asked: object) -> tuple[list[ProviderImage], tuple[str, ...]]:
+def _as_many_as_asked(outputs: list[ProviderImage], wanted: int) -> tuple[list[ProviderImage], tuple[str, ...]]:
     """At most the images the request asked for: a provider answering with more cannot multiply our work."""
-    wanted = asked if isinstance(asked, int) and asked > 0 else 1
     if len(outputs) <= wanted:
         return outputs, ()
     note = f"The provider returned {len(outputs)} images for {wanted} asked; only the first {wanted} were kept."

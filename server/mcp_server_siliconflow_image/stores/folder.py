@@ -20,10 +20,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import IO, Any
 
-from mcp_server_siliconflow_image.imageformat import EXTENSIONS, ImageFormat, NotAnImageError, check_complete, identify
+from mcp_server_siliconflow_image.imageformat import (
+    UNKNOWN_MIME_TYPE,
+    ImageFormat,
+    NotAnImageError,
+    check_complete,
+    identify,
+    mime_type_for,
+)
 from mcp_server_siliconflow_image.settings import UNEXPANDED_PLACEHOLDER
 
 try:
@@ -389,21 +396,10 @@ class FolderStore:
             return saved
 
 
-_UNKNOWN = "application/octet-stream"
-
-
 def is_image_name(name: str) -> bool:
     """Whether `name` can be a saved image's name: plain, not hidden, not temporary, an image type."""
     plain = bool(_SAFE_NAME.fullmatch(name)) and not name.endswith(_TEMP_SUFFIX)
-    return plain and mime_type_for(PurePath(name)) != _UNKNOWN
-
-
-def mime_type_for(path: PurePath) -> str:
-    extension = path.suffix.lstrip(".").lower()
-    for mime_type, known in EXTENSIONS.items():
-        if known == extension:
-            return mime_type
-    return _UNKNOWN
+    return plain and mime_type_for(name) != UNKNOWN_MIME_TYPE
 
 
 def batch_stamp() -> str:
