@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact
 from mcp_server_siliconflow_image.settings import (
-    Secret,
     Settings,
     SettingsError,
     parse_base_url,
     parse_bool,
     parse_image_location,
     parse_url_ttl,
-    redact,
 )
 
 logger = logging.getLogger("mcp_server_siliconflow_image")
@@ -209,9 +207,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = settings_from_args(options)
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
-    secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
-    secrets += [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
-    configure_logging(options.log_level, secrets)
+    configure_logging(options.log_level, settings.secret_values())
+    if settings.api_key is not None and (problem := key_problem(settings.api_key.reveal())):
+        logger.error("SILICONFLOW_API_KEY %s. generate_image and edit_image will refuse until it is fixed.", problem)
 
     from mcp_server_siliconflow_image.hosting.transports import serve
 
@@ -228,8 +226,7 @@ def run_doctor_command(options: argparse.Namespace) -> int:
         settings = settings_from_args(options)
     except SettingsError as error:
         return run_doctor(None, str(error), as_json=options.json)
-    secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
-    configure_logging(options.log_level, secrets)
+    configure_logging(options.log_level, settings.secret_values())
     return run_doctor(settings, as_json=options.json)
 
 

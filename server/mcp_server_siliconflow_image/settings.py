@@ -10,10 +10,12 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
 
 DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
 DEFAULT_MODEL = "Kwai-Kolors/Kolors"
@@ -53,54 +55,6 @@ ENV_VARIABLES: dict[str, str] = {
 
 class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable and what it accepts."""
-
-
-MIN_REDACTED_PREFIX = 6
-"""A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
-MIN_REDACTED_RUN = 8
-"""Any other run of the key this long is hidden too (an echo wrapped over two lines shows both halves)."""
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret, and every prefix of one at least MIN_REDACTED_PREFIX long, replaced.
-
-    Always redact the whole text before cutting it short: a cut can split a key and leave a prefix behind.
-    """
-    for secret in secrets:
-        if not secret:
-            continue
-        text = text.replace(secret, "[redacted]")
-        for length in range(len(secret) - 1, MIN_REDACTED_PREFIX - 1, -1):
-            if secret[:length] in text:
-                text = text.replace(secret[:length], "[redacted]")
-        for length in range(len(secret) - 1, MIN_REDACTED_RUN - 1, -1):  # a key wrapped over lines, or its end
-            for start in range(1, len(secret) - length + 1):
-                if secret[start : start + length] in text:
-                    text = text.replace(secret[start : start + length], "[redacted]")
-    return text
-
-
-class Secret:
-    """A string that never shows itself in repr(), str(), logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -159,6 +113,11 @@ class Settings:
         if self.transport == "http":
             return ()
         return (Path.home(), self.image_dir)
+
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold (and the object store's, from the standard AWS variables), for `redact`."""
+        secrets = [secret.reveal() for secret in (self.api_key, self.mcp_token) if secret is not None]
+        return secrets + [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:

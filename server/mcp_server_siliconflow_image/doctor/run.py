@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.credentials import redact
 from mcp_server_siliconflow_image.doctor.check import Check
 from mcp_server_siliconflow_image.doctor.clients import check_clients
 from mcp_server_siliconflow_image.doctor.provider import check_provider
@@ -187,9 +188,7 @@ def run_doctor(settings: Settings | None, settings_error: str | None = None, *, 
     checks = run_checks(settings, settings_error)
     image_dir = settings.image_dir if settings else None
     report = format_json(checks, image_dir) if as_json else format_text(checks, image_dir)
-    key = settings.api_key.reveal() if settings and settings.api_key else ""
-    if key:
-        report = report.replace(key, "[redacted]")
+    report = redact(report, settings.secret_values() if settings else [])
     try:
         print(report, flush=True)
     except BrokenPipeError:

@@ -23,6 +23,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.credentials import key_problem, redact
 from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
@@ -38,7 +39,7 @@ from mcp_server_siliconflow_image.provider.retry import (
     RetryPolicy,
     parse_retry_after,
 )
-from mcp_server_siliconflow_image.settings import Settings, redact
+from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
@@ -355,9 +356,12 @@ class ProviderClient:
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
                 return self._timeout_error()
             except httpx.HTTPError as error:
-                return ProviderError(
-                    f"Could not reach the provider at {self._settings.base_url}: "
-                    f"{self._redact(str(error)) or type(error).__name__}. Check the network and SILICONFLOW_BASE_URL.",
+                reason = str(error) or type(error).__name__
+                return ProviderError(  # redacted whole: the base URL may carry a gateway password
+                    self._redact(
+                        f"Could not reach the provider at {self._settings.base_url}: {reason}. "
+                        "Check the network and SILICONFLOW_BASE_URL."
+                    ),
                     retryable=True,
                 )
         assert scope.cancelled_caught
@@ -451,11 +455,11 @@ class ProviderClient:
                 "get a key at https://cloud.siliconflow.cn/account/ak."
             )
         key = self._settings.api_key.reveal()
-        if not (key.isascii() and key.isprintable()):
-            position = next(index for index, char in enumerate(key, 1) if not (char.isascii() and char.isprintable()))
+        problem = key_problem(key)
+        if problem is not None:
             raise ProviderError(
-                f"SILICONFLOW_API_KEY contains a character no HTTP header can carry (character {position}, "
-                "often an invisible space pasted with the key). Copy the key again and set it without it."
+                f"SILICONFLOW_API_KEY {problem}. Copy the key again from https://cloud.siliconflow.cn/account/ak "
+                "and set it as plain text. Nothing was sent to the provider."
             )
         return key
 
@@ -473,8 +477,8 @@ class ProviderClient:
         )
 
     def _redact(self, text: str) -> str:
-        """`text` without the key or any prefix of it; always applied before text is cut short."""
-        return redact(text, [self._settings.api_key.reveal()] if self._settings.api_key else [])
+        """`text` without the key or any part of it; always applied before text is cut short."""
+        return redact(text, self._settings.secret_values())
 
 
 def _download_status_error(status: int) -> ProviderError:
