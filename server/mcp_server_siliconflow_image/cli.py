@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.settings import (
-    Secret,
-    Settings,
-    SettingsError,
-    parse_base_url,
-    parse_bool,
-    parse_image_location,
-    parse_url_ttl,
-    redact,
-)
+from mcp_server_siliconflow_image.credentials import key_problem, redact
+from mcp_server_siliconflow_image.settings import OPTIONS, Settings, SettingsError
 
 logger = logging.getLogger("mcp_server_siliconflow_image")
 
@@ -58,35 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="HTTP only: no server-side sessions, for several instances behind a load balancer",
     )
-    parser.add_argument("--api-key", help="SILICONFLOW_API_KEY: the provider key (prefer the variable)")
-    parser.add_argument("--base-url", help="SILICONFLOW_BASE_URL (default https://api.siliconflow.cn/v1)")
-    parser.add_argument(
-        "--image-dir", help="SILICONFLOW_IMAGE_DIR: where images are saved, an absolute folder or s3://bucket/prefix"
-    )
-    parser.add_argument(
-        "--image-url-ttl", help="SILICONFLOW_IMAGE_URL_TTL: seconds a presigned link to each stored object lives"
-    )
-    parser.add_argument("--default-model", help="SILICONFLOW_DEFAULT_MODEL (default Kwai-Kolors/Kolors)")
-    parser.add_argument("--edit-model", help="SILICONFLOW_EDIT_MODEL (default Qwen/Qwen-Image-Edit-2509)")
-    parser.add_argument("--input-dirs", help="SILICONFLOW_INPUT_DIRS: folders edit_image may read files from")
-    parser.add_argument("--timeout", type=float, help="SILICONFLOW_TIMEOUT: seconds per generation (default 180)")
-    parser.add_argument(
-        "--inline-max-bytes",
-        type=int,
-        help="SILICONFLOW_INLINE_MAX_BYTES: inline image budget (default 900000)",
-    )
-    parser.add_argument(
-        "--structured-output", help="SILICONFLOW_STRUCTURED_OUTPUT: true/false (default true)", metavar="BOOL"
-    )
-    parser.add_argument(
-        "--resource-links",
-        help="SILICONFLOW_RESOURCE_LINKS: true/false (default: the client's preset, else true)",
-        metavar="BOOL",
-    )
-    parser.add_argument("--mcp-token", help="SILICONFLOW_MCP_TOKEN: bearer token HTTP clients must send")
-    parser.add_argument(
-        "--mcp-tokens-file", help="SILICONFLOW_MCP_TOKENS_FILE: name:token lines, one principal each (HTTP)"
-    )
+    for option in OPTIONS:
+        if option.flag is not None:  # read as text: Settings.load parses it as it parses the variable
+            parser.add_argument(option.flag, dest=option.field, metavar=option.metavar, help=option.help_text())
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
     commands = parser.add_subparsers(dest="command", metavar="{doctor,stand-in,demo}")
     doctor = commands.add_parser(
@@ -127,47 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(options: argparse.Namespace) -> Settings:
-    import os
-    from pathlib import Path
-
-    overrides: dict[str, object] = {
-        "transport": options.transport,
-        "host": options.host,
-        "port": options.port,
-        "log_level": options.log_level,
-        "default_model": options.default_model,
-        "edit_model": options.edit_model,
-        "timeout": options.timeout,
-        "inline_max_bytes": options.inline_max_bytes,
-        "allowed_hosts": tuple(options.allowed_host),
-        "allow_unauthenticated": options.allow_unauthenticated,
-        "stateless": options.stateless,
-    }
-    if options.api_key:
-        overrides["api_key"] = Secret(options.api_key)
-    if options.mcp_token:
-        overrides["mcp_token"] = Secret(options.mcp_token)
-    if options.base_url:
-        overrides["base_url"] = parse_base_url("--base-url", options.base_url)
-    if options.image_dir:
-        overrides["image_dir"] = parse_image_location(options.image_dir)
-    if options.image_url_ttl:
-        overrides["image_url_ttl"] = parse_url_ttl("--image-url-ttl", options.image_url_ttl)
-    if options.mcp_tokens_file:
-        overrides["mcp_tokens_file"] = Path(options.mcp_tokens_file).expanduser().resolve()
-    if options.input_dirs is not None:
-        overrides["input_dirs"] = tuple(
-            Path(part).expanduser().resolve() for part in options.input_dirs.split(os.pathsep) if part.strip()
-        )
-    if options.structured_output is not None:
-        overrides["structured_output"] = parse_bool("--structured-output", options.structured_output)
-    if options.resource_links is not None:
-        overrides["resource_links"] = parse_bool("--resource-links", options.resource_links)
-    if options.timeout is not None and options.timeout <= 0:
-        raise SettingsError("--timeout must be greater than 0")
-    if options.inline_max_bytes is not None and options.inline_max_bytes < 0:
-        raise SettingsError("--inline-max-bytes must be 0 or more")
-    return Settings.load(None, **overrides)
+    """The settings the variables and these flags give; each flag's text is read by its variable's parser."""
+    flags = {option.field: getattr(options, option.field) for option in OPTIONS if option.flag is not None}
+    return Settings.load(
+        None,
+        flags=flags,
+        transport=options.transport,
+        host=options.host,
+        port=options.port,
+        log_level=options.log_level,
+        allowed_hosts=tuple(options.allowed_host),
+        allow_unauthenticated=options.allow_unauthenticated,
+        stateless=options.stateless,
+    )
 
 
 class RedactingFormatter(logging.Formatter):
@@ -209,9 +146,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = settings_from_args(options)
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
-    secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
-    secrets += [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
-    configure_logging(options.log_level, secrets)
+    configure_logging(options.log_level, settings.secret_values())
+    if settings.api_key is not None and (problem := key_problem(settings.api_key.reveal())):
+        logger.error("SILICONFLOW_API_KEY %s. generate_image and edit_image will refuse until it is fixed.", problem)
 
     from mcp_server_siliconflow_image.hosting.transports import serve
 
@@ -228,8 +165,7 @@ def run_doctor_command(options: argparse.Namespace) -> int:
         settings = settings_from_args(options)
     except SettingsError as error:
         return run_doctor(None, str(error), as_json=options.json)
-    secrets = [secret.reveal() for secret in (settings.api_key, settings.mcp_token) if secret is not None]
-    configure_logging(options.log_level, secrets)
+    configure_logging(options.log_level, settings.secret_values())
     return run_doctor(settings, as_json=options.json)
 
 

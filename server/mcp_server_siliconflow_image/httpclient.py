@@ -1,8 +1,17 @@
-"""Reading HTTP bodies with a size cap, so a runaway response cannot exhaust memory."""
+"""HTTP plumbing every request shares: how its time is bounded, and reading bodies with a size cap, so a
+runaway response cannot exhaust memory."""
 
 from __future__ import annotations
 
 import httpx
+
+CONNECT_SECONDS = 15.0
+"""Connecting never takes longer than this, however long the request may take: an unreachable host fails fast."""
+
+
+def timeout_within(seconds: float) -> httpx.Timeout:
+    """An httpx timeout for a request that must be over within `seconds` (connecting gets at most 15 s of them)."""
+    return httpx.Timeout(seconds, connect=min(CONNECT_SECONDS, seconds))
 
 
 class TooLargeError(Exception):

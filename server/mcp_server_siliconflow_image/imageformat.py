@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from pathlib import PurePath
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+"""The one list of image file suffixes: what saved images are named with, and all that is read back as one."""
+UNKNOWN_MIME_TYPE = "application/octet-stream"
+
+
+def mime_type_for(name: str | PurePath) -> str:
+    """The image type a file name's suffix says (as `ImageFormat.extension` names it), else UNKNOWN_MIME_TYPE."""
+    extension = PurePath(name).suffix.lstrip(".").lower()
+    for mime_type, known in EXTENSIONS.items():
+        if known == extension:
+            return mime_type
+    return UNKNOWN_MIME_TYPE
 
 
 class NotAnImageError(ValueError):

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 import anyio
 import httpx
 
+from mcp_server_siliconflow_image.credentials import redact
 from mcp_server_siliconflow_image.hosting.tenants import Caller, TokenFile
 from mcp_server_siliconflow_image.provider.client import ProviderClient, create_http_client
 from mcp_server_siliconflow_image.provider.live import LiveCache
-from mcp_server_siliconflow_image.settings import Settings, SettingsError, redact
+from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.stores.base import Store, open_store
 
 logger = logging.getLogger(__name__)
@@ -68,8 +69,8 @@ class Runtime:
         return self._preview_workers
 
     def redact(self, text: str) -> str:
-        """`text` safe to log or record: without the API key or any prefix of it."""
-        return redact(text, [self.settings.api_key.reveal()] if self.settings.api_key else [])
+        """`text` safe to log or record: without URL passwords, the secrets or any part of them."""
+        return redact(text, self.settings.secret_values())
 
     @property
     def provider(self) -> ProviderClient:

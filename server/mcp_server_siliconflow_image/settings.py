@@ -1,6 +1,8 @@
 """Configuration from environment variables and command-line flags (a flag wins over its variable).
 
 The names are a public contract (docs/configuration.md): client configs and install manifests set them.
+Each variable, its flag, the function that reads it and its documentation are one row of `OPTIONS`, which
+the environment reader, the command line (cli.py) and docs/configuration.md all use.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
 
 DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
 DEFAULT_MODEL = "Kwai-Kolors/Kolors"
@@ -32,75 +36,9 @@ logger = logging.getLogger(__name__)
 UNEXPANDED_PLACEHOLDER = re.compile(r"^\$\{[^{}]*\}$")
 """A whole value such as `${user_config.image_dir}` or `${input:key}`: a client left its template unfilled."""
 
-ENV_VARIABLES: dict[str, str] = {
-    "SILICONFLOW_API_KEY": "api_key",
-    "SILICONFLOW_BASE_URL": "base_url",
-    "SILICONFLOW_IMAGE_DIR": "image_dir",
-    "SILICONFLOW_DEFAULT_MODEL": "default_model",
-    "SILICONFLOW_EDIT_MODEL": "edit_model",
-    "SILICONFLOW_INPUT_DIRS": "input_dirs",
-    "SILICONFLOW_TIMEOUT": "timeout",
-    "SILICONFLOW_INLINE_MAX_BYTES": "inline_max_bytes",
-    "SILICONFLOW_STRUCTURED_OUTPUT": "structured_output",
-    "SILICONFLOW_MCP_TOKEN": "mcp_token",
-    "SILICONFLOW_MAX_IMAGE_BYTES": "max_download_bytes",
-    "SILICONFLOW_RESOURCE_LINKS": "resource_links",
-    "SILICONFLOW_MCP_TOKENS_FILE": "mcp_tokens_file",
-    "SILICONFLOW_IMAGE_URL_TTL": "image_url_ttl",
-}
-"""Every environment variable the server reads, mapped to the settings field it fills."""
-
 
 class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable and what it accepts."""
-
-
-MIN_REDACTED_PREFIX = 6
-"""A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
-MIN_REDACTED_RUN = 8
-"""Any other run of the key this long is hidden too (an echo wrapped over two lines shows both halves)."""
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret, and every prefix of one at least MIN_REDACTED_PREFIX long, replaced.
-
-    Always redact the whole text before cutting it short: a cut can split a key and leave a prefix behind.
-    """
-    for secret in secrets:
-        if not secret:
-            continue
-        text = text.replace(secret, "[redacted]")
-        for length in range(len(secret) - 1, MIN_REDACTED_PREFIX - 1, -1):
-            if secret[:length] in text:
-                text = text.replace(secret[:length], "[redacted]")
-        for length in range(len(secret) - 1, MIN_REDACTED_RUN - 1, -1):  # a key wrapped over lines, or its end
-            for start in range(1, len(secret) - length + 1):
-                if secret[start : start + length] in text:
-                    text = text.replace(secret[start : start + length], "[redacted]")
-    return text
-
-
-class Secret:
-    """A string that never shows itself in repr(), str(), logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -160,22 +98,31 @@ class Settings:
             return ()
         return (Path.home(), self.image_dir)
 
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold (and the object store's, from the standard AWS variables), for `redact`."""
+        secrets = [secret.reveal() for secret in (self.api_key, self.mcp_token) if secret is not None]
+        return secrets + [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
-        """Build settings from `env` (default: os.environ), then apply non-None `overrides` (CLI flags)."""
+    def load(
+        cls,
+        env: Mapping[str, str] | None = None,
+        /,
+        *,
+        flags: Mapping[str, str | None] | None = None,
+        **overrides: object,
+    ) -> Settings:
+        """Build settings from `env` (default: os.environ), then `flags` (the raw text of each option's flag, by
+        field name: it wins, and is read by the very function that reads its variable), then `overrides` (values
+        of the server's flag-only options: transport, host, port, ...)."""
         source = os.environ if env is None else env
+        given = flags or {}
         raw: dict[str, object] = {}
-        for variable, name in ENV_VARIABLES.items():
-            value = source.get(variable, "").strip()
-            if UNEXPANDED_PLACEHOLDER.match(value) and variable != "SILICONFLOW_IMAGE_DIR":
-                # MCPB hosts may pass an optional `${user_config.x}` the user left empty as the literal text;
-                # read as a value it would become a bogus key or model. The image folder is kept as given: the
-                # folder check refuses it by name before any credit is spent, rather than saving paid images
-                # somewhere the user did not choose.
-                logger.warning("%s is the unfilled placeholder %s; treating it as unset", variable, value)
-                continue
-            if value:
-                raw[name] = _parse(variable, name, value)
+        for option in OPTIONS:
+            for name, text in ((option.variable, source.get(option.variable)), (option.flag, given.get(option.field))):
+                value = option.read(name, text) if name is not None and text is not None else None
+                if value is not None:
+                    raw[option.field] = value
         raw.update({name: value for name, value in overrides.items() if value is not None})
         if isinstance(raw.get("image_dir"), str):  # an object store URL, not a folder
             raw["image_store"] = raw.pop("image_dir")
@@ -188,31 +135,43 @@ class Settings:
         return cls(**raw)  # type: ignore[arg-type]
 
 
-def _parse(variable: str, name: str, value: str) -> object:
-    if name in {"api_key", "mcp_token"}:
-        return Secret(value)
-    if name == "base_url":
-        return parse_base_url(variable, value)
-    if name == "image_dir":
-        return parse_image_location(value)
-    if name == "mcp_tokens_file":
-        return Path(value).expanduser().resolve()
-    if name == "image_url_ttl":
-        return parse_url_ttl(variable, value)
-    if name == "input_dirs":
-        return tuple(Path(part).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
-    if name == "timeout":
-        return _positive_number(variable, value)
-    if name == "inline_max_bytes":
-        return _non_negative_int(variable, value)
-    if name == "max_download_bytes":
-        number = _non_negative_int(variable, value)
-        if number == 0:
-            raise SettingsError(f"{variable} must be a number of bytes greater than 0, got {value!r}")
-        return number
-    if name in {"structured_output", "resource_links"}:
-        return parse_bool(variable, value)
-    return value
+Parse = Callable[[str, str], object]
+"""Reads one option's text; told the name it came by (variable or flag), so an error names that."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration value: its variable, its flag, the one function that reads it, and its documentation."""
+
+    field: str
+    """The `Settings` field it fills."""
+    variable: str
+    flag: str | None
+    parse: Parse
+    default: str
+    """As documented (Markdown)."""
+    meaning: str
+    """What it does (Markdown), for `--help` and docs/configuration.md."""
+    metavar: str | None = None
+    keeps_placeholder: bool = False
+    """Whether an unfilled `${...}` is kept as the value (to be refused by name) rather than read as unset."""
+
+    def read(self, name: str, text: str) -> object | None:
+        """The value `text` gives, read the same way whether `name` is the variable or the flag; None: unset."""
+        value = text.strip()
+        if not value:
+            return None
+        if UNEXPANDED_PLACEHOLDER.match(value) and not self.keeps_placeholder:
+            # MCPB hosts may pass an optional `${user_config.x}` the user left empty as the literal text; read as
+            # a value it would become a bogus key or model.
+            logger.warning("%s is the unfilled placeholder %s; treating it as unset", name, value)
+            return None
+        return self.parse(name, value)
+
+    def help_text(self) -> str:
+        """The `--help` line: the variable, what it means, the default, as plain text."""
+        plain = f"{self.variable}: {self.meaning} (default: {self.default})".replace("`", "")
+        return plain.replace("%", "%%")  # argparse formats help with %
 
 
 OBJECT_STORE_SCHEME = "s3://"
@@ -222,20 +181,20 @@ MAX_URL_TTL_SECONDS = 7 * 24 * 3600
 """S3 refuses presigned links that live longer than seven days."""
 
 
-def parse_image_location(value: str) -> Path | str:
+def parse_image_location(name: str, value: str) -> Path | str:
     """SILICONFLOW_IMAGE_DIR: a folder (see `parse_image_dir`) or object storage as `s3://bucket/prefix`."""
     if OBJECT_STORE_SCHEME not in value and "://" not in value:
         return parse_image_dir(value)
     if not value.startswith(OBJECT_STORE_SCHEME):
         raise SettingsError(
-            f"SILICONFLOW_IMAGE_DIR must be an absolute folder or s3://bucket/prefix, got {value!r} "
+            f"{name} must be an absolute folder or s3://bucket/prefix, got {value!r} "
             "(object storage is reached through the S3 API; S3-compatible stores take AWS_ENDPOINT_URL)."
         )
     bucket, _, prefix = value.removeprefix(OBJECT_STORE_SCHEME).strip("/").partition("/")
     parts = [part for part in prefix.split("/") if part]
     if not _BUCKET.fullmatch(bucket) or not all(_KEY_PART.fullmatch(part) for part in parts):
         raise SettingsError(
-            f"SILICONFLOW_IMAGE_DIR={value!r} is not a usable s3://bucket/prefix: the bucket is 3-63 lower-case "
+            f"{name}={value!r} is not a usable s3://bucket/prefix: the bucket is 3-63 lower-case "
             "letters, digits, dots or hyphens, and each part of the prefix letters, digits, '.', '_' or '-'."
         )
     return OBJECT_STORE_SCHEME + "/".join([bucket, *parts])
@@ -276,24 +235,48 @@ def parse_bool(variable: str, value: str) -> bool:
     raise SettingsError(f"{variable} must be true or false, got {value!r}")
 
 
-def _positive_number(variable: str, value: str) -> float:
+def parse_seconds(name: str, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
         number = -1.0
     if not (math.isfinite(number) and number > 0):
-        raise SettingsError(f"{variable} must be a number of seconds greater than 0, got {value!r}")
+        raise SettingsError(f"{name} must be a number of seconds greater than 0, got {value!r}")
     return number
 
 
-def _non_negative_int(variable: str, value: str) -> int:
+def parse_byte_budget(name: str, value: str) -> int:
     try:
         number = int(value)
     except ValueError:
         number = -1
     if number < 0:
-        raise SettingsError(f"{variable} must be a whole number of bytes, 0 or more, got {value!r}")
+        raise SettingsError(f"{name} must be a whole number of bytes, 0 or more, got {value!r}")
     return number
+
+
+def parse_byte_limit(name: str, value: str) -> int:
+    number = parse_byte_budget(name, value)
+    if number == 0:
+        raise SettingsError(f"{name} must be a number of bytes greater than 0, got {value!r}")
+    return number
+
+
+def parse_secret(name: str, value: str) -> Secret:
+    """Kept as given: whether a provider key is usable is `credentials.key_problem`'s verdict, at its use."""
+    return Secret(value)
+
+
+def parse_text(name: str, value: str) -> str:
+    return value
+
+
+def parse_folders(name: str, value: str) -> tuple[Path, ...]:
+    return tuple(Path(part).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
+
+
+def parse_file(name: str, value: str) -> Path:
+    return Path(value).expanduser().resolve()
 
 
 def default_image_dir() -> Path:
@@ -313,3 +296,157 @@ def default_image_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
     return base / "mcp-server-siliconflow-image" / "images"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        field="api_key",
+        variable="SILICONFLOW_API_KEY",
+        flag="--api-key",
+        parse=parse_secret,
+        default="none",
+        metavar="KEY",
+        meaning=(
+            "the provider key, sent as `Authorization: Bearer …`; never printed or logged (prefer the variable to the "
+            "flag, which other users of the machine can see)"
+        ),
+    ),
+    Option(
+        field="base_url",
+        variable="SILICONFLOW_BASE_URL",
+        flag="--base-url",
+        parse=parse_base_url,
+        default=f"`{DEFAULT_BASE_URL}`",
+        meaning=(
+            "the provider's API base (international: `https://api.siliconflow.com/v1`); compatible gateways work too"
+        ),
+        metavar="URL",
+    ),
+    Option(
+        field="image_dir",
+        variable="SILICONFLOW_IMAGE_DIR",
+        flag="--image-dir",
+        parse=parse_image_location,
+        default="a per-user pictures/data folder, never the working directory",
+        meaning=(
+            "where images are saved: an absolute folder (checked writable at start and before every generation), or "
+            "`s3://bucket/prefix` (object storage; credentials and endpoint from the standard `AWS_*` variables)"
+        ),
+        metavar="PATH",
+        # The image folder is kept as given: the folder check refuses it by name before any credit is spent,
+        # rather than saving paid images somewhere the user did not choose.
+        keeps_placeholder=True,
+    ),
+    Option(
+        field="default_model",
+        variable="SILICONFLOW_DEFAULT_MODEL",
+        flag="--default-model",
+        parse=parse_text,
+        default=f"`{DEFAULT_MODEL}`",
+        meaning="model for `generate_image` when none is given",
+        metavar="MODEL",
+    ),
+    Option(
+        field="edit_model",
+        variable="SILICONFLOW_EDIT_MODEL",
+        flag="--edit-model",
+        parse=parse_text,
+        default=f"`{DEFAULT_EDIT_MODEL}`",
+        meaning="model for `edit_image` when none is given",
+        metavar="MODEL",
+    ),
+    Option(
+        field="input_dirs",
+        variable="SILICONFLOW_INPUT_DIRS",
+        flag="--input-dirs",
+        parse=parse_folders,
+        default="stdio: home + image dir; http: none",
+        meaning="folders (`:`-separated, `;` on Windows) `edit_image` may read local files from",
+        metavar="FOLDERS",
+    ),
+    Option(
+        field="timeout",
+        variable="SILICONFLOW_TIMEOUT",
+        flag="--timeout",
+        parse=parse_seconds,
+        default=f"`{DEFAULT_TIMEOUT_SECONDS:g}`",
+        meaning="seconds one generation may take, retries included",
+        metavar="SECONDS",
+    ),
+    Option(
+        field="inline_max_bytes",
+        variable="SILICONFLOW_INLINE_MAX_BYTES",
+        flag="--inline-max-bytes",
+        parse=parse_byte_budget,
+        default=f"`{DEFAULT_INLINE_MAX_BYTES}`",
+        meaning="budget for all inline image data (base64) in one result; `0` = no inline images",
+        metavar="BYTES",
+    ),
+    Option(
+        field="structured_output",
+        variable="SILICONFLOW_STRUCTURED_OUTPUT",
+        flag="--structured-output",
+        parse=parse_bool,
+        default="`true`",
+        meaning="`false` leaves out `structuredContent` (for clients that drop images when it is present)",
+        metavar="BOOL",
+    ),
+    Option(
+        field="mcp_token",
+        variable="SILICONFLOW_MCP_TOKEN",
+        flag="--mcp-token",
+        parse=parse_secret,
+        default="none (then loopback only)",
+        meaning="HTTP transport: clients must send `Authorization: Bearer <token>`",
+        metavar="TOKEN",
+    ),
+    Option(
+        field="max_download_bytes",
+        variable="SILICONFLOW_MAX_IMAGE_BYTES",
+        flag=None,
+        parse=parse_byte_limit,
+        default=f"`{DEFAULT_MAX_DOWNLOAD_BYTES}` ({DEFAULT_MAX_DOWNLOAD_BYTES // 2**20} MB)",
+        meaning="largest image download accepted, in bytes",
+    ),
+    Option(
+        field="resource_links",
+        variable="SILICONFLOW_RESOURCE_LINKS",
+        flag="--resource-links",
+        parse=parse_bool,
+        default="the client's preset, else `true`",
+        meaning="`false` leaves `resource_link` blocks out of results (for clients that cannot use them)",
+        metavar="BOOL",
+    ),
+    Option(
+        field="mcp_tokens_file",
+        variable="SILICONFLOW_MCP_TOKENS_FILE",
+        flag="--mcp-tokens-file",
+        parse=parse_file,
+        default="none",
+        meaning="HTTP: a file of `name:token` lines, one principal each, each with its own images",
+        metavar="FILE",
+    ),
+    Option(
+        field="image_url_ttl",
+        variable="SILICONFLOW_IMAGE_URL_TTL",
+        flag="--image-url-ttl",
+        parse=parse_url_ttl,
+        default="none (no URLs)",
+        meaning="object storage only: seconds a presigned HTTPS `url` for each image lives",
+        metavar="SECONDS",
+    ),
+)
+"""Every variable the server reads and its flag: the environment reader, `--help` and docs/configuration.md all
+come from this table, so a value is read by the same function whichever way it came."""
+
+ENV_VARIABLES: dict[str, str] = {option.variable: option.field for option in OPTIONS}
+"""Every environment variable the server reads, mapped to the settings field it fills."""
+
+
+def markdown_table() -> str:
+    """The configuration table as Markdown, for docs/configuration.md (see docs/generate.py)."""
+    rows = ["| variable | flag | meaning | default |", "| --- | --- | --- | --- |"]
+    for option in OPTIONS:
+        flag = f"`{option.flag}`" if option.flag else "—"
+        rows.append(f"| `{option.variable}` | {flag} | {option.meaning} | {option.default} |")
+    return "\n".join(rows) + "\n"

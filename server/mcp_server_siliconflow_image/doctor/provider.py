@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 import anyio
 import httpx
 
+from mcp_server_siliconflow_image.credentials import key_problem
 from mcp_server_siliconflow_image.doctor.check import Check
 from mcp_server_siliconflow_image.provider.client import (
     MODEL_LIST_TIMEOUT_SECONDS,
@@ -47,8 +48,9 @@ async def check_provider(settings: Settings) -> list[Check]:
     async with create_http_client(settings) as http:
         if settings.api_key is None:
             return [await _endpoint_without_key(settings, http), _no_key()]
-        if not _sendable(settings.api_key.reveal()):
-            return [await _endpoint_without_key(settings, http), _unsendable_key()]
+        problem = key_problem(settings.api_key.reveal())
+        if problem is not None:  # the server would refuse it too, before sending anything
+            return [await _endpoint_without_key(settings, http), _unusable_key(problem)]
         answers = await _ask(settings, http, ProviderClient(settings, http))
     return [_endpoint_verdict(settings, answers), _key_verdict(settings, answers)]
 
@@ -94,17 +96,11 @@ async def _empty_generation_status(settings: Settings, http: httpx.AsyncClient, 
     return response.status_code
 
 
-def _sendable(key: str) -> bool:
-    """Whether the key can travel in an HTTP header: copy-paste brings curly quotes, spaces, line breaks."""
-    return key.isascii() and key.isprintable() and " " not in key
-
-
-def _unsendable_key() -> Check:
+def _unusable_key(problem: str) -> Check:
     return Check(
         "key",
         "fail",
-        "the key holds characters an HTTP header cannot carry (a space, a line break, a curly quote, a non-ASCII "
-        "letter), so no request can be made with it",
+        f"SILICONFLOW_API_KEY {problem}, so the server refuses it and no request can be made with it",
         f"copy the key again from {KEY_PAGE}, as plain text, into SILICONFLOW_API_KEY",
     )
 

@@ -9,9 +9,9 @@ it concerns one client and not whether this install can generate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import secrets
 import shutil
 import sys
 from collections.abc import Iterable, Mapping
@@ -23,15 +23,16 @@ from pathlib import Path
 import anyio
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.credentials import redact
 from mcp_server_siliconflow_image.doctor.check import Check
 from mcp_server_siliconflow_image.doctor.clients import check_clients
 from mcp_server_siliconflow_image.doctor.provider import check_provider
 from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.stores.naming import is_image_name
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 """Less than one large provider image: saving would fail."""
 LOW_FREE_BYTES = 500 * 1024 * 1024
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_COUNTED_IMAGES = 100_000
 
 
@@ -54,34 +55,36 @@ def check_runtime() -> list[Check]:
 
 
 def check_image_store(settings: Settings) -> Check:
-    """An object store is checked the way generation checks it before paying: one conditional probe write."""
+    """Whether images can be saved, by the very probe generation makes before paying (`Store.problem`): a real
+    write into the folder, or one conditional probe write into the bucket. A folder also reports its free space."""
     from mcp_server_siliconflow_image.stores.base import open_store
 
     store = open_store(settings)
-    problem = store.problem()
+    if settings.image_store is not None:
+        problem = store.problem()
+        if problem is not None:
+            fix = "fix the bucket, its credentials (AWS_*) or SILICONFLOW_IMAGE_DIR"
+            return Check("image store", "fail", problem, fix)
+        return Check("image store", "ok", f"{store.location}: reachable and writable")
+    folder = settings.image_dir
+    missing = [path for path in (folder, *folder.parents) if not path.exists()] if folder.is_absolute() else []
+    try:
+        problem = store.problem()
+    finally:
+        for created in missing:  # deepest first: the doctor looks, it leaves no folder behind
+            with contextlib.suppress(OSError):
+                created.rmdir()
     if problem is not None:
-        return Check("image store", "fail", problem, "fix the bucket, its credentials (AWS_*) or SILICONFLOW_IMAGE_DIR")
-    return Check("image store", "ok", f"{store.location}: reachable and writable")
+        fix = "set SILICONFLOW_IMAGE_DIR to a folder you can write to, or fix its permissions"
+        return Check("image folder", "fail", problem, fix)
+    return _folder_space(folder, existed=not missing)
 
 
-def check_image_folder(folder: Path) -> Check:
-    """Whether images can be saved in `folder`: a real file written there, and the free space."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        blocker = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
-        return Check("image folder", "fail", f"{folder} {blocker}", "set SILICONFLOW_IMAGE_DIR to a folder")
-    problem = _write_problem(folder, existing)
-    if problem is not None:
-        return Check(
-            "image folder",
-            "fail",
-            f"{folder} {problem}",
-            "set SILICONFLOW_IMAGE_DIR to a folder you can write to, or fix its permissions",
-        )
+def _folder_space(folder: Path, *, existed: bool) -> Check:
+    """A writable folder's free space (a verdict of its own: too little fails the next save) and its images."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
     free = shutil.disk_usage(existing).free
-    if folder.exists():
+    if existed:
         count = sum(1 for _ in islice(_saved_images(folder), MAX_COUNTED_IMAGES))
         detail = f"{folder}: writable, {_size(free)} free, {count} images saved there"
     else:
@@ -93,27 +96,11 @@ def check_image_folder(folder: Path) -> Check:
     return Check("image folder", "ok", detail)
 
 
-def _write_problem(folder: Path, existing: Path) -> str | None:
-    """Why nothing can be written into `folder` (None: a probe file was written and removed there)."""
-    if existing != folder:
-        if not os.access(existing, os.W_OK | os.X_OK):
-            return f"cannot be created: {existing} is not writable"
-        return None
-    probe = folder / f".doctor-{secrets.token_hex(6)}.probe"
-    try:
-        with open(probe, "xb") as handle:
-            handle.write(b"probe")
-    except OSError as error:
-        return f"is not writable ({error.strerror or type(error).__name__})"
-    probe.unlink(missing_ok=True)
-    return None
-
-
-def _saved_images(folder: Path) -> Iterable[Path]:
+def _saved_images(folder: Path) -> Iterable[str]:
     try:
         for entry in os.scandir(folder):
-            if not entry.name.startswith(".") and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
-                yield Path(entry.path)
+            if is_image_name(entry.name):
+                yield entry.name
     except OSError:
         return
 
@@ -145,7 +132,7 @@ def run_checks(
         checks.append(Check("settings", "fail", settings_error or "unusable", "fix the variable or flag named"))
     else:
         checks += anyio.run(check_provider, settings)
-        checks.append(check_image_store(settings) if settings.image_store else check_image_folder(settings.image_dir))
+        checks.append(check_image_store(settings))
     checks += check_clients(
         home or Path.home(), platform, os.environ if environ is None else environ, cwd or Path.cwd()
     )
@@ -187,9 +174,7 @@ def run_doctor(settings: Settings | None, settings_error: str | None = None, *, 
     checks = run_checks(settings, settings_error)
     image_dir = settings.image_dir if settings else None
     report = format_json(checks, image_dir) if as_json else format_text(checks, image_dir)
-    key = settings.api_key.reveal() if settings and settings.api_key else ""
-    if key:
-        report = report.replace(key, "[redacted]")
+    report = redact(report, settings.secret_values() if settings else [])
     try:
         print(report, flush=True)
     except BrokenPipeError:

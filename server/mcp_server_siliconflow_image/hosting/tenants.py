@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mcp_server_siliconflow_image.settings import Secret, SettingsError
+from mcp_server_siliconflow_image.credentials import Secret, key_problem
+from mcp_server_siliconflow_image.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,6 @@ PRINCIPAL_SCOPE_KEY = "mcp_server_siliconflow_image.principal"
 API_KEY_HEADER = "x-siliconflow-api-key"
 PRINCIPAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MIN_TOKEN_LENGTH = 16
-_PROVIDER_KEY = re.compile(r"^[\x21-\x7e]{8,256}$")
 
 
 class CallerError(Exception):
@@ -52,12 +52,14 @@ def caller_of(request: object | None) -> Caller:
     raw_key = headers.get(API_KEY_HEADER)
     if raw_key is None:
         return Caller(principal)
-    if not _PROVIDER_KEY.fullmatch(raw_key.strip()):
+    key = raw_key.strip()
+    problem = key_problem(key)
+    if problem is not None:
         raise CallerError(
-            "The X-SiliconFlow-Api-Key header must be a SiliconFlow API key (8-256 visible characters, no "
-            "spaces), or be left out to use the server's key. Nothing was sent to the provider."
+            f"The X-SiliconFlow-Api-Key header {problem}; or leave it out to use the server's key. "
+            "Nothing was sent to the provider."
         )
-    return Caller(principal, Secret(raw_key.strip()))
+    return Caller(principal, Secret(key))
 
 
 def principal_of(request: object | None) -> str | None:

@@ -15,6 +15,7 @@ from mcp_server_siliconflow_image.provider.catalog import (
     MODELS,
     Capability,
     ModelInfo,
+    images_asked,
     size_for_aspect_ratio,
     supported_aspect_ratios,
 )
@@ -86,7 +87,7 @@ def build_request(
 
 def _batch_copies(model: str, model_info: ModelInfo, given: dict[str, Any], notes: list[str]) -> int:
     """How many requests make the batch: one for native batching (Kolors), else one per image."""
-    wanted = int(given.get("batch_size", 1))
+    wanted = images_asked(given)
     if wanted > MAX_BATCH_SIZE:
         raise InvalidArgumentError(
             f"batch_size {wanted} is too large for {model}: allowed 1-{MAX_BATCH_SIZE}. "

@@ -12,8 +12,9 @@ Sources, cited beside each rule as [ref], [spec] or [guide]:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Capability = Literal["text-to-image", "image-to-image"]
 
@@ -32,6 +33,16 @@ GENERATION_ARGUMENTS = (
 
 MAX_BATCH_SIZE = 4
 """Images one call may ask for ([ref] batch_size: 1-4): one request for native batching, else several."""
+
+
+def images_asked(arguments: Mapping[str, Any]) -> int:
+    """The images a tool call or one provider request asks for: its `batch_size`, else one (the provider's default).
+
+    The one reading of it: how many requests a batch takes, how large an answer may be, how many images of an
+    answer are kept.
+    """
+    asked = arguments.get("batch_size")
+    return asked if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0 else 1
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped
+from mcp_server_siliconflow_image.credentials import key_problem, redact
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
     base64_length,
@@ -31,13 +32,14 @@ from mcp_server_siliconflow_image.imageformat import (
     identify,
     sniff_mime_type,
 )
+from mcp_server_siliconflow_image.provider.catalog import images_asked
 from mcp_server_siliconflow_image.provider.retry import (
     DOWNLOAD_RETRYABLE_STATUSES,
     RETRYABLE_STATUSES,
     RetryPolicy,
     parse_retry_after,
 )
-from mcp_server_siliconflow_image.settings import Settings, redact
+from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
@@ -200,7 +202,7 @@ def trace_id_sentence(trace_id: str | None) -> str:
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
     """The connection pool shared by every call for the life of the server."""
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.timeout, connect=min(15.0, settings.timeout)),
+        timeout=timeout_within(settings.timeout),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"mcp-server-siliconflow-image/{__version__}"},
         follow_redirects=True,
@@ -226,8 +228,7 @@ class ProviderClient:
         """
         if deadline is None:
             deadline = time.monotonic() + self._settings.timeout
-        asked = payload.get("batch_size")
-        images = asked if isinstance(asked, int) and asked > 0 else 1
+        images = images_asked(payload)
         response = await self._request_with_retries(
             "POST", self._settings.generations_url, deadline, on_retry, json=payload, images=images
         )
@@ -245,7 +246,7 @@ class ProviderClient:
                 "The provider answered without any image (maybe filtered by its content policy).", trace_id=trace_id
             )
         inference = parsed.timings.inference if parsed.timings else None
-        outputs, notes = _as_many_as_asked(parsed.outputs, payload.get("batch_size"))
+        outputs, notes = _as_many_as_asked(parsed.outputs, images)
         return ImagesAnswer(outputs, parsed.seed, inference, notes, trace_id)
 
     async def list_model_ids(self, sub_type: str) -> list[str]:
@@ -337,7 +338,7 @@ class ProviderClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._timeout_error()
-        timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        timeout = timeout_within(remaining)
         limit = images * base64_length(self._settings.max_download_bytes) + JSON_HEADROOM_BYTES
         with anyio.move_on_after(remaining) as scope:
             try:
@@ -358,9 +359,12 @@ class ProviderClient:
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
                 raise self._timeout_error() from error
             except httpx.HTTPError as error:
-                raise ProviderError(
-                    f"Could not reach the provider at {self._settings.base_url}: "
-                    f"{self._redact(str(error)) or type(error).__name__}. Check the network and SILICONFLOW_BASE_URL.",
+                reason = str(error) or type(error).__name__
+                raise ProviderError(  # redacted whole: the base URL may carry a gateway password
+                    self._redact(
+                        f"Could not reach the provider at {self._settings.base_url}: {reason}. "
+                        "Check the network and SILICONFLOW_BASE_URL."
+                    ),
                     retryable=True,
                 ) from error
         assert scope.cancelled_caught
@@ -416,7 +420,7 @@ class ProviderClient:
         ProviderError saying what went wrong (marked retryable when another attempt may succeed)."""
         limit = self._settings.max_download_bytes
         remaining = max(0.0, deadline - time.monotonic())
-        timeout = httpx.Timeout(remaining, connect=min(15.0, remaining))
+        timeout = timeout_within(remaining)
         try:
             with anyio.fail_after(remaining):
                 async with self._http.stream("GET", url, timeout=timeout) as response:
@@ -458,11 +462,11 @@ class ProviderClient:
                 "get a key at https://cloud.siliconflow.cn/account/ak."
             )
         key = self._settings.api_key.reveal()
-        if not (key.isascii() and key.isprintable()):
-            position = next(index for index, char in enumerate(key, 1) if not (char.isascii() and char.isprintable()))
+        problem = key_problem(key)
+        if problem is not None:
             raise ProviderError(
-                f"SILICONFLOW_API_KEY contains a character no HTTP header can carry (character {position}, "
-                "often an invisible space pasted with the key). Copy the key again and set it without it."
+                f"SILICONFLOW_API_KEY {problem}. Copy the key again from https://cloud.siliconflow.cn/account/ak "
+                "and set it as plain text. Nothing was sent to the provider."
             )
         return key
 
@@ -480,8 +484,8 @@ class ProviderClient:
         )
 
     def _redact(self, text: str) -> str:
-        """`text` without the key or any prefix of it; always applied before text is cut short."""
-        return redact(text, [self._settings.api_key.reveal()] if self._settings.api_key else [])
+        """`text` without the key or any part of it; always applied before text is cut short."""
+        return redact(text, self._settings.secret_values())
 
 
 def _download_status_error(status: int) -> ProviderError:
@@ -520,9 +524,8 @@ def _shorten(text: str) -> str:
     return text if len(text) <= MAX_ERROR_MESSAGE_CHARS else text[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
 
 
-def _as_many_as_asked(outputs: list[ProviderImage], asked: object) -> tuple[list[ProviderImage], tuple[str, ...]]:
+def _as_many_as_asked(outputs: list[ProviderImage], wanted: int) -> tuple[list[ProviderImage], tuple[str, ...]]:
     """At most the images the request asked for: a provider answering with more cannot multiply our work."""
-    wanted = asked if isinstance(asked, int) and asked > 0 else 1
     if len(outputs) <= wanted:
         return outputs, ()
     note = f"The provider returned {len(outputs)} images for {wanted} asked; only the first {wanted} were kept."

@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
-from mcp_server_siliconflow_image.imageformat import EXTENSIONS
+from mcp_server_siliconflow_image.imageformat import UNKNOWN_MIME_TYPE, mime_type_for
 
 RESOURCE_SCHEME = "siliconflow-image"
 RESOURCE_PREFIX = f"{RESOURCE_SCHEME}://images/"
@@ -72,21 +72,10 @@ def sidecar_text(saved: SavedImage, provenance: Mapping[str, Any]) -> str:
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
-_UNKNOWN = "application/octet-stream"
-
-
 def is_image_name(name: str) -> bool:
     """Whether `name` can be a saved image's name: plain, not hidden, not temporary, an image type."""
     plain = bool(_SAFE_NAME.fullmatch(name)) and not name.endswith(TEMP_SUFFIX)
-    return plain and mime_type_for(PurePath(name)) != _UNKNOWN
-
-
-def mime_type_for(path: PurePath) -> str:
-    extension = path.suffix.lstrip(".").lower()
-    for mime_type, known in EXTENSIONS.items():
-        if known == extension:
-            return mime_type
-    return _UNKNOWN
+    return plain and mime_type_for(name) != UNKNOWN_MIME_TYPE
 
 
 def batch_stamp() -> str:

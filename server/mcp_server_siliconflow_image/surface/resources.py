@@ -26,10 +26,10 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, Annotations, ListResourcesResult, Resource
 
 from mcp_server_siliconflow_image.hosting.tenants import Caller, principal_of
-from mcp_server_siliconflow_image.imageformat import EXTENSIONS
+from mcp_server_siliconflow_image.imageformat import EXTENSIONS, mime_type_for
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.stores.base import Store
-from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX, ListedImage, mime_type_for
+from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX, ListedImage
 
 PAGE_SIZE = 50
 

@@ -1,0 +1,102 @@
+"""Secrets: what a provider key may look like, and how every secret is kept out of what is shown.
+
+One rule for the key, whichever way it came (SILICONFLOW_API_KEY, --api-key, an X-SiliconFlow-Api-Key
+header), so the server, `doctor` and the HTTP header check give the same verdict, and a key the server would
+refuse never reaches the provider. One redaction for every text that leaves the process (logs, tool results,
+sidecars, the doctor's report), so no caller hides less than another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MIN_KEY_LENGTH = 8
+MAX_KEY_LENGTH = 256
+"""Provider keys are `sk-` and 48 letters; gateways issue others, but none this short or this long."""
+
+_CHARACTER_NAMES = {
+    " ": "a space",
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a line break",
+    "\u00a0": "a non-breaking space",
+    "\u200b": "an invisible zero-width space",
+    "\ufeff": "an invisible byte order mark",
+    "\u201c": "a curly quote",
+    "\u201d": "a curly quote",
+    "\u2018": "a curly quote",
+    "\u2019": "a curly quote",
+}
+
+REDACTED = "[redacted]"
+MIN_REDACTED_PREFIX = 6
+"""A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
+MIN_REDACTED_RUN = 8
+"""Any other run of the key this long is hidden too (an echo wrapped over two lines shows both halves)."""
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:)(?P<password>[^\s/?#]+)@")
+"""`https://user:password@gateway/v1`: the password of a URL's userinfo (up to its last `@`)."""
+
+
+class Secret:
+    """A string that never shows itself in repr(), str(), logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be a provider key, worded to follow the name it came by; None when it may be one.
+
+    E.g. "SILICONFLOW_API_KEY " + problem, or "The X-SiliconFlow-Api-Key header " + problem. The words never
+    quote the key: they name the offending character and where it is.
+    """
+    wanted = f"must be one API key of {MIN_KEY_LENGTH}-{MAX_KEY_LENGTH} visible ASCII characters without spaces"
+    for position, character in enumerate(key, start=1):
+        if not "\x21" <= character <= "\x7e":
+            what = _CHARACTER_NAMES.get(character) or (
+                "a non-ASCII character" if not character.isascii() else "a control character"
+            )
+            return (
+                f"{wanted}, but holds {what} at character {position}, which an HTTP header cannot carry in a key "
+                "(copy-paste often brings spaces, line breaks or curly quotes)"
+            )
+    if not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
+        return f"{wanted}, but is {len(key)} characters long"
+    return None
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` safe to show: without URL passwords, nor any secret, nor a prefix or long run of one.
+
+    Always redact the whole text before cutting it short: a cut can split a key and leave a prefix behind.
+    """
+    text = _URL_PASSWORD.sub(lambda match: f"{match['head']}{REDACTED}@", text)
+    for secret in secrets:
+        if not secret:
+            continue
+        text = text.replace(secret, REDACTED)
+        for length in range(len(secret) - 1, MIN_REDACTED_PREFIX - 1, -1):
+            if secret[:length] in text:
+                text = text.replace(secret[:length], REDACTED)
+        for length in range(len(secret) - 1, MIN_REDACTED_RUN - 1, -1):  # a key wrapped over lines, or its end
+            for start in range(1, len(secret) - length + 1):
+                if secret[start : start + length] in text:
+                    text = text.replace(secret[start : start + length], REDACTED)
+    return text
