@@ -1,0 +1,51 @@
+"""A caller's own provider key (X-SiliconFlow-Api-Key) sees its own account, never the team's, and the
+team never sees what the provider said about someone else's key."""
+
+from __future__ import annotations
+
+import pytest
+from mcp_types import CallToolResult
+
+from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from tests.conftest import first_text
+from tests.test_http import running_http_server
+from tests.test_tenants import OWNER_TOKEN, client_as
+
+pytestmark = pytest.mark.anyio
+
+WRONG_KEY = "sk-someone-elses-revoked-key-42"
+
+
+async def list_models(base: str, **headers: str) -> CallToolResult:
+    async with client_as(base, OWNER_TOKEN, **headers) as client:
+        return await client.call_tool("list_models", {})
+
+
+@pytest.mark.parametrize("first", ["team", "caller with a wrong key"])
+async def test_account_answers_are_kept_per_key(
+    standin: RunningStandIn, server_env: dict[str, str], first: str
+) -> None:
+    standin.state.balance = "12.34"
+    env = {**server_env, "SILICONFLOW_MCP_TOKEN": OWNER_TOKEN}
+    with running_http_server(env, "--stateless") as (base, _):
+        wrong = {"X-SiliconFlow-Api-Key": WRONG_KEY}
+        if first == "team":
+            team = await list_models(base)
+            stranger = await list_models(base, **wrong)
+        else:
+            stranger = await list_models(base, **wrong)
+            team = await list_models(base)
+        async with client_as(base, OWNER_TOKEN, **wrong) as client:
+            generated = await client.call_tool("generate_image", {"prompt": "on my own key"})
+
+    assert not team.is_error, first_text(team)
+    assert team.structured_content is not None
+    assert team.structured_content["balance"]["total_balance"] == "12.34"  # not "balance unavailable"
+    assert team.structured_content["source"] == "live" and team.structured_content["balance_note"] is None
+
+    said = first_text(stranger)
+    assert stranger.is_error and "12.34" not in said  # the team's balance is not this key's
+    assert "X-SiliconFlow-Api-Key" in said and "401" in said  # what is wrong, and with which key
+    assert generated.is_error and "X-SiliconFlow-Api-Key" in first_text(generated)
+    assert "SILICONFLOW_API_KEY" not in said + first_text(generated)  # the server's key is not the one at fault
+    assert standin.state.requests == []  # nothing was generated on anyone's account
