@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.test_http import INITIALIZE, MCP_HEADERS, running_http_server

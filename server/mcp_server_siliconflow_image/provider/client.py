@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 import re
 import time
@@ -37,7 +38,7 @@ from mcp_server_siliconflow_image.provider.retry import (
     RetryPolicy,
     parse_retry_after,
 )
-from mcp_server_siliconflow_image.settings import Settings, redact
+from mcp_server_siliconflow_image.settings import Secret, Settings, redact
 from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
-    401: "The API key was refused: check SILICONFLOW_API_KEY (create one at https://cloud.siliconflow.cn/account/ak).",
+    401: "The API key was refused: check {key} (create one at https://cloud.siliconflow.cn/account/ak).",
     403: (
         "On SiliconFlow a 403 usually means the account has not completed real-name verification, its balance "
         "is used up, or the key may not use this model (some need a paid balance or an application): check "
@@ -70,6 +71,27 @@ JSON_HEADROOM_BYTES = 1024 * 1024
 TRACE_ID_HEADER = "x-siliconcloud-trace-id"
 """Every SiliconFlow answer carries one; its support needs it to find a request."""
 _TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+SERVER_KEY_NAME = "SILICONFLOW_API_KEY"
+
+
+@dataclass(frozen=True)
+class ProviderKey:
+    """The key a call spends, and what its caller knows it as, so a refusal names the key to fix."""
+
+    secret: Secret | None
+    name: str = SERVER_KEY_NAME
+    """SILICONFLOW_API_KEY for the server's own key; the request header for a caller's own."""
+
+    @property
+    def digest(self) -> str | None:
+        """Stands for the key where answers are kept per key: the key itself is never kept as a name."""
+        return hashlib.sha256(self.secret.reveal().encode()).hexdigest() if self.secret is not None else None
+
+    def redact(self, text: str) -> str:
+        """`text` without this key or any prefix of it."""
+        return redact(text, [self.secret.reveal()] if self.secret is not None else [])
 
 
 class ProviderError(Exception):
@@ -212,9 +234,12 @@ async def _no_retry_report(_: str) -> None:
 
 
 class ProviderClient:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    """The provider as one key sees it (by default the server's own), over the shared connection pool."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, key: ProviderKey | None = None) -> None:
         self._settings = settings
         self._http = http
+        self.key = key if key is not None else ProviderKey(settings.api_key)
         self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
     async def create_images(
@@ -444,17 +469,17 @@ class ProviderClient:
         return None
 
     def require_key(self) -> str:
-        if self._settings.api_key is None:
+        if self.key.secret is None:
             raise ProviderError(
                 "No API key is set. Set SILICONFLOW_API_KEY in the server's environment (for Claude Desktop: "
                 'the "env" block of this server in claude_desktop_config.json) or pass --api-key; '
                 "get a key at https://cloud.siliconflow.cn/account/ak."
             )
-        key = self._settings.api_key.reveal()
+        key = self.key.secret.reveal()
         if not (key.isascii() and key.isprintable()):
             position = next(index for index, char in enumerate(key, 1) if not (char.isascii() and char.isprintable()))
             raise ProviderError(
-                f"SILICONFLOW_API_KEY contains a character no HTTP header can carry (character {position}, "
+                f"{self.key.name} contains a character no HTTP header can carry (character {position}, "
                 "often an invisible space pasted with the key). Copy the key again and set it without it."
             )
         return key
@@ -462,7 +487,9 @@ class ProviderClient:
     def _status_error(self, response: httpx.Response) -> ProviderError:
         code, message = _error_details(response)
         status = response.status_code
-        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
+        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.").format(
+            key=self.key.name
+        )
         detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
         said = f": {_shorten(self._redact(message))}" if message else ""
         return ProviderError(
@@ -474,7 +501,7 @@ class ProviderClient:
 
     def _redact(self, text: str) -> str:
         """`text` without the key or any prefix of it; always applied before text is cut short."""
-        return redact(text, [self._settings.api_key.reveal()] if self._settings.api_key else [])
+        return self.key.redact(text)
 
 
 def _download_status_error(status: int) -> ProviderError:
