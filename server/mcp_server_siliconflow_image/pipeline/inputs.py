@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
+MAX_LOCATION_CHARS = 4096
+"""Longer than any path or URI of a saved image (PATH_MAX): such text is base64, never looked up as one."""
 INPUT_DOWNLOAD_SECONDS = 30.0
 """Total time for fetching one input URL, redirects included: a trickling server cannot hold the call."""
 _BASE64_IMAGE_STARTS = ("iVBORw0KGgo", "/9j/", "UklGR")
@@ -103,12 +105,12 @@ async def load_input_image(field: str, value: str, policy: InputPolicy) -> Loade
         raise InputImageError(f"{field} is empty: give a local file path, an https:// URL, or base64 image data.")
     if "\0" in text:
         raise InputImageError(f"{field} contains a NUL byte: give a file path, an https:// URL or base64 data.")
-    if (saved := await anyio.to_thread.run_sync(_read_saved, field, text, policy)) is not None:
-        return _checked(field, saved, policy.max_bytes, describe=False)
     if text.startswith("data:"):
         return _checked(field, _decode_data_uri(field, text, policy.max_bytes), policy.max_bytes, describe=True)
     if text.startswith(_BASE64_IMAGE_STARTS):
         return _checked(field, _decode_base64(field, text, policy.max_bytes), policy.max_bytes, describe=True)
+    if (saved := await anyio.to_thread.run_sync(_read_saved, field, text, policy)) is not None:
+        return _checked(field, saved, policy.max_bytes, describe=False)
     if (scheme := _scheme_of(text)) is not None:
         if scheme not in ("http", "https"):
             raise InputImageError(
@@ -168,16 +170,14 @@ def _decode_base64(field: str, text: str, max_bytes: int) -> bytes:
 
 def _read_saved(field: str, text: str, policy: InputPolicy) -> bytes | None:
     """The caller's saved image `text` names (its resource URI or its location), or None when it names none."""
-    if text.startswith(RESOURCE_PREFIX):
-        name: str | None = text.removeprefix(RESOURCE_PREFIX)
-        if policy.saved is None:
-            raise InputImageError(f"{field}: this server keeps no saved images to read {text} from.")
-    else:
-        name = policy.saved.name_at(text) if policy.saved is not None else None
-    if name is None or policy.saved is None:
+    store = policy.saved
+    if store is None or len(text) > MAX_LOCATION_CHARS:
+        return None
+    name = text.removeprefix(RESOURCE_PREFIX) if text.startswith(RESOURCE_PREFIX) else store.name_at(text)
+    if name is None:
         return None
     try:
-        return policy.saved.read(name)
+        return store.read(name)
     except FileNotFoundError as error:
         raise InputImageError(
             f"{field}: no saved image named {name!r}; give the path or siliconflow-image:// URI of one of your "
@@ -205,7 +205,8 @@ def _read_local(field: str, text: str, policy: InputPolicy) -> bytes:
     if not policy.allowed_dirs:
         raise InputImageError(
             f"{field}: this server reads no local files (SILICONFLOW_INPUT_DIRS is empty, the default over HTTP). "
-            "Send the image as base64 or an https:// URL, or have the operator set SILICONFLOW_INPUT_DIRS."
+            "Give the path or siliconflow-image:// URI of one of its results, send the image as base64 or an "
+            "https:// URL, or have the operator set SILICONFLOW_INPUT_DIRS."
         )
     # Where the path leads is judged before anything is opened, and the same way whether or not it exists,
     # so the answer never tells a caller which files exist outside the allowed folders.

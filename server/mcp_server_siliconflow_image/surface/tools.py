@@ -45,8 +45,9 @@ EDIT_DESCRIPTION = """Edit or transform existing images from an instruction, e.g
 "replace the text on the sign with OPEN", "put the person from image 1 into the scene of image 2".
 
 `image` (and `image2`, `image3` for multi-image models such as Qwen/Qwen-Image-Edit-2509) may be an absolute
-local file path, an https:// URL, or base64 / a data: URI (PNG, JPEG or WebP, up to 10 MB each). A path from an
-earlier generate_image result works. Returns the edited images like generate_image does."""
+local file path, an https:// URL, or base64 / a data: URI (PNG, JPEG or WebP, up to 10 MB each). The path or
+siliconflow-image:// URI of an earlier result works, also on a remote server. Returns the edited images like
+generate_image does."""
 
 LIST_DESCRIPTION = """List the image models you can use, with what each is for and what it accepts
 (capabilities, arguments, recommended sizes and aspect ratios, defaults). Live from the provider when possible."""
