@@ -32,28 +32,30 @@ def sent_input(standin: RunningStandIn) -> bytes:
     return base64.b64decode(standin.state.requests[-1]["image"].split(",", 1)[1])
 
 
-@pytest.mark.parametrize("store", ["folder", "bucket"])
-async def test_a_principal_edits_its_own_results_by_path_and_uri_and_nothing_else(
-    standin: RunningStandIn,
-    server_env: dict[str, str],
-    s3_env: dict[str, str],
-    image_dir: Path,
-    tmp_path: Path,
-    store: str,
-) -> None:
+@pytest.fixture(params=["folder", "bucket"])
+def team_env(
+    request: pytest.FixtureRequest, server_env: dict[str, str], s3_env: dict[str, str], image_dir: Path, tmp_path: Path
+) -> dict[str, str]:
+    """A hosted team server's environment: alice, bob and the operator's token, images in a folder or a bucket,
+    and no SILICONFLOW_INPUT_DIRS (over HTTP the host's files stay unreadable)."""
     tokens = tmp_path / "tokens"
     write_tokens(tokens, [f"alice:{TOKEN_A}", f"bob:{TOKEN_B}"])
-    host_file = tmp_path / "host-photo.png"
-    host_file.write_bytes(encode("PNG"))
-    location = f"s3://{s3_env['S3_BUCKET']}/team" if store == "bucket" else str(image_dir)
-    env = {
+    location = f"s3://{s3_env['S3_BUCKET']}/team" if request.param == "bucket" else str(image_dir)
+    return {
         **server_env,
         **s3_env,
         "SILICONFLOW_IMAGE_DIR": location,
         "SILICONFLOW_MCP_TOKENS_FILE": str(tokens),
         "SILICONFLOW_MCP_TOKEN": OWNER_TOKEN,
-    }  # no SILICONFLOW_INPUT_DIRS: over HTTP the host's files stay unreadable
-    with running_http_server(env, "--stateless") as (base, _):
+    }
+
+
+async def test_a_principal_edits_its_own_results_by_path_and_uri_and_nothing_else(
+    standin: RunningStandIn, team_env: dict[str, str], tmp_path: Path
+) -> None:
+    host_file = tmp_path / "host-photo.png"
+    host_file.write_bytes(encode("PNG"))
+    with running_http_server(team_env, "--stateless") as (base, _):
         async with client_as(base, TOKEN_A) as alice:
             original = made_image(await alice.call_tool("generate_image", {"prompt": "alice's cat", "seed": 1}))
             saved = next(iter(standin.state.images.values())).data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, ParamSpec
 
@@ -176,8 +177,9 @@ def readable_errors(
         try:
             return await tool(*args, **kwargs)
         except Exception as error:
-            logger.exception("%s failed unexpectedly", tool.__name__)
             said = redact_for_caller(runtime, kwargs.get("ctx"), str(error))
+            trace = redact_for_caller(runtime, kwargs.get("ctx"), "".join(traceback.format_exception(error)))
+            logger.error("%s failed unexpectedly\n%s", tool.__name__, trace.rstrip())
             return error_result(
                 f"{tool.__name__} failed unexpectedly inside this server ({type(error).__name__}: "
                 f"{said[:200]}). Images already saved stay in SILICONFLOW_IMAGE_DIR. "
