@@ -25,6 +25,8 @@ from mcp_server_siliconflow_image.stores.base import Store
 
 @dataclass(frozen=True)
 class CallContext:
+    """What one call may use and spend, by who is calling; built per call, never shared between callers."""
+
     runtime: Runtime
     principal: str | None
     key: ProviderKey
