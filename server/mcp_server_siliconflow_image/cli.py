@@ -150,12 +150,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     if settings.api_key is not None and (problem := key_problem(settings.api_key.reveal())):
         logger.error("SILICONFLOW_API_KEY %s. generate_image and edit_image will refuse until it is fixed.", problem)
 
-    from mcp_server_siliconflow_image.hosting.transports import serve
-
     try:
         serve(settings)
     except SettingsError as error:
         parser.exit(2, f"mcp-server-siliconflow-image: {error}\n")
+
+
+def serve(settings: Settings) -> None:
+    """Build the server and serve it over the chosen transport (the HTTP stack is imported only for HTTP)."""
+    from mcp_server_siliconflow_image.app import build_server
+
+    if settings.transport == "http":
+        from mcp_server_siliconflow_image.hosting.http import check_http_exposure
+
+        check_http_exposure(settings)
+    server = build_server(settings)
+    if settings.api_key is None:
+        logger.warning("SILICONFLOW_API_KEY is not set: generate_image will answer how to set it")
+    logger.info("saving images to %s", settings.image_location)
+    if settings.transport == "http":
+        from mcp_server_siliconflow_image.hosting.http import serve_http
+
+        serve_http(server, settings)
+    else:
+        from mcp_server_siliconflow_image.hosting.stdio import serve_stdio
+
+        serve_stdio(server)
 
 
 def run_doctor_command(options: argparse.Namespace) -> int:

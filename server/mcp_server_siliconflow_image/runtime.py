@@ -1,19 +1,18 @@
-"""What the tools share for the server's life: settings, the image folder, the live model cache, the pool."""
+"""What every call shares for the server's life: settings, the base image store, the provider's answers per
+key, the connection pool and the preview workers. What depends on the caller is in context.py."""
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import anyio
 import httpx
 
-from mcp_server_siliconflow_image.credentials import redact
-from mcp_server_siliconflow_image.hosting.tenants import Caller, TokenFile
-from mcp_server_siliconflow_image.provider.client import ProviderClient, create_http_client
+from mcp_server_siliconflow_image.hosting.tenants import TokenFile
+from mcp_server_siliconflow_image.provider.client import create_http_client
 from mcp_server_siliconflow_image.provider.live import LiveCache
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.stores.base import Store, open_store
@@ -28,6 +27,8 @@ TRANSPORT_THREADS = 1
 
 @dataclass
 class Runtime:
+    """Shared by every call and caller; never copied per call (a `CallContext` is built instead)."""
+
     settings: Settings
     store: Store = field(init=False)
     live: LiveCache = field(init=False, default_factory=LiveCache)
@@ -36,21 +37,6 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.store = open_store(self.settings)
-
-    def serving(self, caller: Caller) -> Runtime:
-        """This runtime as one caller sees it: its principal's own images, and its own provider key if it
-        brought one. The connection pool, model directory and workers stay shared."""
-        if caller.principal is None and caller.api_key is None:
-            return self
-        self.http, self.preview_workers  # noqa: B018 - made now, so the view shares them rather than its own
-        view = copy.copy(self)
-        if caller.api_key is not None:
-            view.settings = replace(self.settings, api_key=caller.api_key)
-        if caller.principal is not None:
-            view.store = self.store.for_principal(caller.principal)
-            # The host's folders hold every principal's images: edit inputs come as URLs or base64 only.
-            view.settings = replace(view.settings, input_dirs=())
-        return view
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -67,14 +53,6 @@ class Runtime:
         if self._preview_workers is None:
             self._preview_workers = anyio.CapacityLimiter(PREVIEW_WORKERS)
         return self._preview_workers
-
-    def redact(self, text: str) -> str:
-        """`text` safe to log or record: without URL passwords, the secrets or any part of them."""
-        return redact(text, self.settings.secret_values())
-
-    @property
-    def provider(self) -> ProviderClient:
-        return ProviderClient(self.settings, self.http)
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Runtime]:

@@ -3,8 +3,10 @@
 A hosted team instance gives each person (or service) a token of their own in SILICONFLOW_MCP_TOKENS_FILE,
 one `name:token` a line. The file is read again whenever it changes, so tokens are added and revoked
 without a restart. Each principal's images live under a prefix of its own, which no other principal's
-requests ever reach. A request may also carry `X-SiliconFlow-Api-Key`: the caller's own provider key,
-used for that one call and kept nowhere.
+requests ever reach; a principal edits its own results by path or URI, and reads no other local file. A
+stateful HTTP session answers only the token that opened it (hosting/http.py). A request may also carry
+`X-SiliconFlow-Api-Key`: the caller's own provider key, used for that one call and kept nowhere; what the
+provider says about it (models, balance, a refusal) is cached under a digest of it, for that key alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ logger = logging.getLogger(__name__)
 PRINCIPAL_SCOPE_KEY = "mcp_server_siliconflow_image.principal"
 """Where the HTTP authentication puts the principal's name in the ASGI scope (clients cannot set it)."""
 API_KEY_HEADER = "x-siliconflow-api-key"
+CALLER_KEY_NAME = "the X-SiliconFlow-Api-Key header"
+"""How messages name a caller's own key, so a refusal points at the key the caller can fix."""
 PRINCIPAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MIN_TOKEN_LENGTH = 16
 

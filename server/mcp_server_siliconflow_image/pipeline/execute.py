@@ -11,7 +11,7 @@ import errno
 import hashlib
 import logging
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -20,18 +20,18 @@ import anyio
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import __version__
+from mcp_server_siliconflow_image.context import CallContext
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
 from mcp_server_siliconflow_image.pipeline.fanout import Batch, MadeImage, request_batch
 from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
 from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
 from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, ProviderRequest
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
-from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.stores.base import Upload
 from mcp_server_siliconflow_image.stores.folder import describe_os_error
 from mcp_server_siliconflow_image.stores.naming import batch_stamp
 from mcp_server_siliconflow_image.surface.presets import ResultOptions
-from mcp_server_siliconflow_image.surface.results import FailedImageOut, ShownImage, build_result
+from mcp_server_siliconflow_image.surface.results import FailedImageOut, Outcome, ShownImage, build_result
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class _Report:
 
 
 async def execute(
-    runtime: Runtime, request: ProviderRequest, progress: ProgressReporter, options: ResultOptions | None = None
+    context: CallContext, request: ProviderRequest, progress: ProgressReporter, options: ResultOptions | None = None
 ) -> CallToolResult:
     """Run `request` against the provider and return the contract's result (raises ProviderError).
 
@@ -74,32 +74,31 @@ async def execute(
     then its final name) while its inline copy or preview is made, on worker threads side by side.
     Whatever is not published by the end (an error, a cancelled call) is removed on the way out.
     """
-    provider = runtime.provider
-    options = options or ResultOptions.from_settings(runtime.settings)
+    provider = context.provider
+    options = options or ResultOptions.from_settings(context.settings)
     with ExitStack() as unpublished:
         async with progress.heartbeat():
             await progress.update("waiting for the provider")
-            made = await request_batch(provider, request, progress.update, runtime.settings.timeout)
+            made = await request_batch(provider, request, progress.update, context.settings.timeout)
             report = _Report(datetime.now(UTC), _failed_requests(made), [*request.notes, *made.notes])
             total = len(made.images)
             await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-            received = await _receive_all(runtime, provider, made.images, unpublished, report, progress)
-            provenance = _provenance(runtime, request, made)
-            shown = await _publish_and_show(runtime, received, options.inline_max_bytes, report, provenance)
+            received = await _receive_all(context, provider, made.images, unpublished, report, progress)
+            provenance = _provenance(context, request, made)
+            shown = await _publish_and_show(context, received, options.inline_max_bytes, report, provenance)
             await progress.update("saved")
-    return build_result(
+    outcome = Outcome(
         model=str(request.payload["model"]),
         seed=made.seed,
         inference_seconds=made.inference_seconds,
         images=shown,
         failed=sorted(report.failed, key=lambda failure: failure.index),
         notes=report.notes,
-        inline_max_bytes=options.inline_max_bytes,
-        structured=runtime.settings.structured_output,  # as the tool was registered; see ClientPresetListing
-        resource_links=options.resource_links,
         trace_id=made.trace_id,
         edited=any(name in request.payload for name in INPUT_IMAGE_FIELDS),
     )
+    # Structured content as the tool was registered: ClientPresetListing strips it for a client's preset.
+    return build_result(outcome, replace(options, structured_output=context.settings.structured_output))
 
 
 def _failed_requests(made: Batch) -> list[FailedImageOut]:
@@ -111,7 +110,7 @@ def _failed_requests(made: Batch) -> list[FailedImageOut]:
 
 
 async def _receive_all(
-    runtime: Runtime,
+    context: CallContext,
     provider: ProviderClient,
     outputs: list[MadeImage],
     unpublished: ExitStack,
@@ -126,7 +125,7 @@ async def _receive_all(
         nonlocal done
         pending: Upload | None = None
         try:
-            pending = unpublished.enter_context(runtime.store.pending())
+            pending = unpublished.enter_context(context.store.pending())
             await provider.fetch_image(made.output, pending)
             image = await _identify(pending)
             data = await anyio.to_thread.run_sync(pending.read_all)
@@ -137,7 +136,7 @@ async def _receive_all(
             if not last_try and isinstance(error, OSError) and error.errno in _OUT_OF_SPACE:
                 out_of_space.append(made)  # tried again alone, once the others have freed what they could
                 return
-            logger.warning("image %d of %d not saved: %s", made.index, len(outputs), runtime.redact(str(error)))
+            logger.warning("image %d of %d not saved: %s", made.index, len(outputs), context.redact(str(error)))
             report.failed.append(_failure(made, error, report.answered_at))
         except Exception as error:  # one image's surprise must not cost the batch's other, paid images
             logger.exception("image %d of %d failed unexpectedly", made.index, len(outputs))
@@ -159,7 +158,7 @@ async def _receive_all(
 
 
 async def _publish_and_show(
-    runtime: Runtime,
+    context: CallContext,
     received: list[_Received],
     budget: int,
     report: _Report,
@@ -195,7 +194,7 @@ async def _publish_and_show(
         shown[slot] = ShownImage(saved, None, made=made)
         record = {**provenance, "index": item.index, "seed": made.seed, "trace_id": made.trace_id}
         try:
-            await anyio.to_thread.run_sync(runtime.store.write_sidecar, saved, record)
+            await anyio.to_thread.run_sync(context.store.write_sidecar, saved, record)
         except OSError as error:
             report.notes.append(
                 f"Image {item.index} is saved, but its record ({saved.name}.json) could not be written: "
@@ -203,7 +202,7 @@ async def _publish_and_show(
             )
 
     async def show(slot: int, item: _Received) -> None:
-        limiter = runtime.preview_workers
+        limiter = context.preview_workers
         try:
             inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan, limiter=limiter)
         except UndecodableImageError as error:
@@ -240,7 +239,7 @@ def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> Failed
     return FailedImageOut(index=made.index, error=message, seed=made.seed, trace_id=made.trace_id)
 
 
-def _provenance(runtime: Runtime, request: ProviderRequest, made: Batch) -> dict[str, Any]:
+def _provenance(context: CallContext, request: ProviderRequest, made: Batch) -> dict[str, Any]:
     """How these images were made, for their sidecars: enough to regenerate or audit them later.
 
     Input images are recorded by their digest and size, not their bytes; the key is never recorded.
@@ -259,7 +258,7 @@ def _provenance(runtime: Runtime, request: ProviderRequest, made: Batch) -> dict
         "trace_id": made.trace_id,
         "arguments": arguments,
         "notes": [*request.notes, *made.notes],
-        "provider": runtime.redact(runtime.settings.base_url),
+        "provider": context.redact(context.settings.base_url),
         "inference_seconds": made.inference_seconds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "generator": f"mcp-server-siliconflow-image {__version__}",

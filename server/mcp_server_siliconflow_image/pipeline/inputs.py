@@ -1,4 +1,9 @@
-"""Input images for edit_image: a local path, an http(s) URL, or base64 / a `data:` URI.
+"""Input images for edit_image: a saved result, a local path, an http(s) URL, or base64 / a `data:` URI.
+
+A result of this server is named by its `siliconflow-image://images/<name>` URI or by the `path` its result
+gave (a file in the image folder, or an `s3://` object); either is read from the caller's own store, which
+for a hosted principal is its own folder or prefix and nothing else. Any other local path must lie in
+SILICONFLOW_INPUT_DIRS, which a hosted principal never reads.
 
 Whatever the form, the bytes are checked to be a PNG, JPEG or WebP image and capped in size, then sent
 to the provider as `data:<mime>;base64,...`. Because a tool call can come from a remote client or a
@@ -29,6 +34,7 @@ import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import anyio
@@ -36,9 +42,15 @@ import httpx
 
 from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, base64_length, identify
+from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX
+
+if TYPE_CHECKING:
+    from mcp_server_siliconflow_image.stores.base import Store
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
+MAX_LOCATION_CHARS = 4096
+"""Longer than any path or URI of a saved image (PATH_MAX): such text is base64, never looked up as one."""
 INPUT_DOWNLOAD_SECONDS = 30.0
 """Total time for fetching one input URL, redirects included: a trickling server cannot hold the call."""
 _BASE64_IMAGE_STARTS = ("iVBORw0KGgo", "/9j/", "UklGR")
@@ -76,7 +88,14 @@ class LoadedImage:
 
 @dataclass(frozen=True)
 class InputPolicy:
+    """What one caller's edit inputs may read."""
+
     allowed_dirs: tuple[Path, ...]
+    """Local folders any file may come from (none for a hosted principal)."""
+    saved: Store | None = None
+    """The caller's own saved images, readable by URI or by the location a result gave."""
+    principal: str | None = None
+    """The hosted principal calling, if any: then no local file but its own saved images is read."""
     max_bytes: int = MAX_INPUT_BYTES
 
 
@@ -90,6 +109,8 @@ async def load_input_image(field: str, value: str, policy: InputPolicy) -> Loade
         return _checked(field, _decode_data_uri(field, text, policy.max_bytes), policy.max_bytes, describe=True)
     if text.startswith(_BASE64_IMAGE_STARTS):
         return _checked(field, _decode_base64(field, text, policy.max_bytes), policy.max_bytes, describe=True)
+    if (saved := await anyio.to_thread.run_sync(_read_saved, field, text, policy)) is not None:
+        return _checked(field, saved, policy.max_bytes, describe=False)
     if (scheme := _scheme_of(text)) is not None:
         if scheme not in ("http", "https"):
             raise InputImageError(
@@ -144,6 +165,28 @@ def _decode_base64(field: str, text: str, max_bytes: int) -> bytes:
         raise InputImageError(f"{field}: the base64 data is not valid base64.") from error
 
 
+# --- saved results -----------------------------------------------------------------------------------------
+
+
+def _read_saved(field: str, text: str, policy: InputPolicy) -> bytes | None:
+    """The caller's saved image `text` names (its resource URI or its location), or None when it names none."""
+    store = policy.saved
+    if store is None or len(text) > MAX_LOCATION_CHARS:
+        return None
+    name = text.removeprefix(RESOURCE_PREFIX) if text.startswith(RESOURCE_PREFIX) else store.name_at(text)
+    if name is None:
+        return None
+    try:
+        return store.read(name)
+    except FileNotFoundError as error:
+        raise InputImageError(
+            f"{field}: no saved image named {name!r}; give the path or siliconflow-image:// URI of one of your "
+            "own results (list them with resources/list)."
+        ) from error
+    except OSError as error:
+        raise InputImageError(f"{field}: the saved image {name} could not be read: {error}.") from error
+
+
 # --- local files -----------------------------------------------------------------------------------------
 
 
@@ -154,10 +197,16 @@ def _read_local(field: str, text: str, policy: InputPolicy) -> bytes:
         raise InputImageError(f"{field}: {text!r} names a home folder this machine does not have.") from error
     if not path.is_absolute():
         raise InputImageError(f"{field}: {text!r} is not an absolute path; give the full path to the image file.")
+    if policy.principal is not None:
+        raise InputImageError(
+            f"{field}: this server reads no local files for a hosted caller, only your own saved images: give the "
+            "path or siliconflow-image:// URI of one of your results, or send the image as base64 or an https:// URL."
+        )
     if not policy.allowed_dirs:
         raise InputImageError(
             f"{field}: this server reads no local files (SILICONFLOW_INPUT_DIRS is empty, the default over HTTP). "
-            "Send the image as base64 or an https:// URL, or have the operator set SILICONFLOW_INPUT_DIRS."
+            "Give the path or siliconflow-image:// URI of one of its results, send the image as base64 or an "
+            "https:// URL, or have the operator set SILICONFLOW_INPUT_DIRS."
         )
     # Where the path leads is judged before anything is opened, and the same way whether or not it exists,
     # so the answer never tells a caller which files exist outside the allowed folders.

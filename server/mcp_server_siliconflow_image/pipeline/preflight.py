@@ -12,7 +12,8 @@ from typing import Any
 
 import anyio
 
-from mcp_server_siliconflow_image.pipeline.inputs import InputPolicy, load_input_image
+from mcp_server_siliconflow_image.context import CallContext
+from mcp_server_siliconflow_image.pipeline.inputs import load_input_image
 from mcp_server_siliconflow_image.pipeline.request import (
     InvalidArgumentError,
     ProviderRequest,
@@ -21,7 +22,6 @@ from mcp_server_siliconflow_image.pipeline.request import (
 )
 from mcp_server_siliconflow_image.provider.catalog import Capability, find_model
 from mcp_server_siliconflow_image.provider.live import unknown_model_message
-from mcp_server_siliconflow_image.runtime import Runtime
 
 
 class NotReadyError(Exception):
@@ -42,8 +42,9 @@ class ToolCall:
     """Input image arguments (image, image2, image3) as given: paths, URLs or base64."""
 
 
-async def prepare(runtime: Runtime, call: ToolCall) -> ProviderRequest:
-    """The provider request for `call`, or the first reason it cannot be made (raised, worded for the caller).
+async def prepare(context: CallContext, call: ToolCall) -> ProviderRequest:
+    """The provider request for `call` by the caller of `context`, or the first reason it cannot be made (raised,
+    worded for the caller): the model checked against what the caller's key may use, inputs read as it may.
 
     Raises InvalidArgumentError, InputImageError, ProviderError (no key) or NotReadyError.
     """
@@ -56,13 +57,12 @@ async def prepare(runtime: Runtime, call: ToolCall) -> ProviderRequest:
         aspect_ratio=call.aspect_ratio,
         options=call.options,
     )
-    live = await runtime.live.live(runtime.provider, has_key=runtime.settings.api_key is not None)
+    live = (await context.live.live(context.provider)).value
     if live is not None and (problem := unknown_model_message(call.model, live, call.capability)):
         raise InvalidArgumentError(problem)
-    runtime.provider.require_key()  # before reading or downloading any input image
-    if (problem := await anyio.to_thread.run_sync(runtime.store.problem)) is not None:
+    context.provider.require_key()  # before reading or downloading any input image
+    if (problem := await anyio.to_thread.run_sync(context.store.problem)) is not None:
         raise NotReadyError(f"{problem} Nothing was sent to the provider, so no credits were spent.")
-    policy = InputPolicy(allowed_dirs=runtime.settings.allowed_input_dirs())
     for name, value in call.inputs.items():
-        request.payload[name] = (await load_input_image(name, value, policy)).data_uri
+        request.payload[name] = (await load_input_image(name, value, context.inputs)).data_uri
     return request

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 import re
 import time
@@ -23,7 +24,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.credentials import key_problem, redact
+from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact
 from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
@@ -50,7 +51,7 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
-    401: "The API key was refused: check SILICONFLOW_API_KEY (create one at https://cloud.siliconflow.cn/account/ak).",
+    401: "The API key was refused: check {key} (create one at https://cloud.siliconflow.cn/account/ak).",
     403: (
         "On SiliconFlow a 403 usually means the account has not completed real-name verification, its balance "
         "is used up, or the key may not use this model (some need a paid balance or an application): check "
@@ -72,6 +73,27 @@ JSON_HEADROOM_BYTES = 1024 * 1024
 TRACE_ID_HEADER = "x-siliconcloud-trace-id"
 """Every SiliconFlow answer carries one; its support needs it to find a request."""
 _TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+SERVER_KEY_NAME = "SILICONFLOW_API_KEY"
+
+
+@dataclass(frozen=True)
+class ProviderKey:
+    """The key a call spends, and what its caller knows it as, so a refusal names the key to fix."""
+
+    secret: Secret | None
+    name: str = SERVER_KEY_NAME
+    """SILICONFLOW_API_KEY for the server's own key; the request header for a caller's own."""
+
+    @property
+    def digest(self) -> str | None:
+        """Stands for the key where answers are kept per key: the key itself is never kept as a name."""
+        return hashlib.sha256(self.secret.reveal().encode()).hexdigest() if self.secret is not None else None
+
+    def redact(self, text: str) -> str:
+        """`text` without this key or any prefix of it."""
+        return redact(text, [self.secret.reveal()] if self.secret is not None else [])
 
 
 class ProviderError(Exception):
@@ -214,9 +236,12 @@ async def _no_retry_report(_: str) -> None:
 
 
 class ProviderClient:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    """The provider as one key sees it (by default the server's own), over the shared connection pool."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, key: ProviderKey | None = None) -> None:
         self._settings = settings
         self._http = http
+        self.key = key if key is not None else ProviderKey(settings.api_key)
         self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
     async def create_images(
@@ -455,17 +480,17 @@ class ProviderClient:
             raise ProviderError("The downloaded image was truncated.", retryable=True)
 
     def require_key(self) -> str:
-        if self._settings.api_key is None:
+        if self.key.secret is None:
             raise ProviderError(
                 "No API key is set. Set SILICONFLOW_API_KEY in the server's environment (for Claude Desktop: "
                 'the "env" block of this server in claude_desktop_config.json) or pass --api-key; '
                 "get a key at https://cloud.siliconflow.cn/account/ak."
             )
-        key = self._settings.api_key.reveal()
+        key = self.key.secret.reveal()
         problem = key_problem(key)
         if problem is not None:
             raise ProviderError(
-                f"SILICONFLOW_API_KEY {problem}. Copy the key again from https://cloud.siliconflow.cn/account/ak "
+                f"{self.key.name} {problem}. Copy the key again from https://cloud.siliconflow.cn/account/ak "
                 "and set it as plain text. Nothing was sent to the provider."
             )
         return key
@@ -473,7 +498,9 @@ class ProviderClient:
     def _status_error(self, response: httpx.Response) -> ProviderError:
         code, message = _error_details(response)
         status = response.status_code
-        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
+        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.").format(
+            key=self.key.name
+        )
         detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
         said = f": {_shorten(self._redact(message))}" if message else ""
         return ProviderError(
@@ -484,8 +511,8 @@ class ProviderClient:
         )
 
     def _redact(self, text: str) -> str:
-        """`text` without the key or any part of it; always applied before text is cut short."""
-        return redact(text, self._settings.secret_values())
+        """`text` without URL passwords, the server's secrets, this call's key or any part of them."""
+        return self.key.redact(redact(text, self._settings.secret_values()))
 
 
 def _download_status_error(status: int) -> ProviderError:

@@ -4,6 +4,10 @@ The live list (`GET /models?type=image&sub_type=...`) says what exists right now
 what each model accepts. Live answers are cached for a few minutes, failures briefly, so neither a
 burst of calls nor a gateway without `/models` slows generation down. The account's balance
 (`GET /user/info`) is cached the same way, for list_models to report.
+
+Both answers belong to the key that fetched them: what one key may use, what its account holds, or that
+the provider refused it, is kept under a digest of that key and never shown to a caller with another key
+(a hosted instance's callers may bring their own keys, see hosting/tenants.py).
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import difflib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import anyio
@@ -25,6 +30,8 @@ logger = logging.getLogger(__name__)
 LIVE_TTL_SECONDS = 300.0
 FAILURE_TTL_SECONDS = 60.0
 LIVE_LOOKUP_TIMEOUT = 10.0
+KEYS_REMEMBERED = 256
+"""Keys whose answers are cached at once; the least recently used key's are dropped first."""
 SUB_TYPES: tuple[Capability, ...] = ("text-to-image", "image-to-image")
 T = TypeVar("T")
 
@@ -43,6 +50,19 @@ class DirectoryEntry:
     live: bool
 
 
+@dataclass(frozen=True)
+class Lookup(Generic[T]):
+    """A cached provider answer, or why there is none (`failure`; `status` is the provider's HTTP status)."""
+
+    value: T | None
+    failure: str | None = None
+    status: int | None = None
+
+    @property
+    def key_refused(self) -> bool:
+        return self.status == 401
+
+
 class CachedLookup(Generic[T]):
     """One provider lookup, answered from memory for a few minutes; a failure is remembered briefly, so a
     provider or gateway that cannot answer is not asked again on every call."""
@@ -56,30 +76,27 @@ class CachedLookup(Generic[T]):
         self._fetched_at = -float("inf")
         self._failed_at = -float("inf")
         self._failure: str | None = None
+        self._status: int | None = None
         self._lock = anyio.Lock()
 
-    async def get(self, fetch: Callable[[], Awaitable[T]]) -> T | None:
+    async def get(self, fetch: Callable[[], Awaitable[T]]) -> Lookup[T]:
         async with self._lock:
             now = time.monotonic()
             if self._value is not None and now - self._fetched_at < LIVE_TTL_SECONDS:
-                return self._value
-            if now - self._failed_at < FAILURE_TTL_SECONDS:
-                return self._value if self._keep_stale else None
-            try:
-                with anyio.fail_after(LIVE_LOOKUP_TIMEOUT):
-                    self._value = await fetch()
-                self._fetched_at = time.monotonic()
-                self._failure = None
-                return self._value
-            except (ProviderError, TimeoutError) as error:
-                self._failed_at = time.monotonic()
-                self._failure = self._describe_failure(error)
-                logger.warning("could not read %s: %s", self._what, self._failure)
-                return self._value if self._keep_stale else None
-
-    @property
-    def last_failure(self) -> str | None:
-        return self._failure
+                return Lookup(self._value)
+            if now - self._failed_at >= FAILURE_TTL_SECONDS:
+                try:
+                    with anyio.fail_after(LIVE_LOOKUP_TIMEOUT):
+                        self._value = await fetch()
+                    self._fetched_at = time.monotonic()
+                    self._failure = self._status = None
+                    return Lookup(self._value)
+                except (ProviderError, TimeoutError) as error:
+                    self._failed_at = time.monotonic()
+                    self._failure = self._describe_failure(error)
+                    self._status = error.status if isinstance(error, ProviderError) else None
+                    logger.warning("could not read %s: %s", self._what, self._failure)
+            return Lookup(self._value if self._keep_stale else None, self._failure, self._status)
 
 
 def _model_list_failure(error: Exception) -> str:
@@ -94,31 +111,43 @@ def _account_failure(error: Exception) -> str:
     return str(error) or "the account information did not arrive in time"
 
 
+@dataclass
+class _KeyAnswers:
+    """What the provider told one key: its models, and its account's balance reported beside them."""
+
+    models: CachedLookup[LiveModels] = field(
+        default_factory=lambda: CachedLookup("the provider's models", _model_list_failure, keep_stale=True)
+    )
+    account: CachedLookup[Account] = field(
+        default_factory=lambda: CachedLookup("the account balance", _account_failure, keep_stale=False)
+    )
+
+
 class LiveCache:
+    """The provider's answers about each key, kept per key (by digest) for the server's life."""
+
     def __init__(self) -> None:
-        self._models = CachedLookup[LiveModels]("the provider's models", _model_list_failure, keep_stale=True)
-        self._accounts = CachedLookup[Account]("the account balance", _account_failure, keep_stale=False)
-        """The key's balance, cached beside the model list it is reported with."""
+        self._by_key: OrderedDict[str, _KeyAnswers] = OrderedDict()
 
-    async def live(self, provider: ProviderClient, *, has_key: bool) -> LiveModels | None:
-        """The provider's image models, or None when they cannot be known (no key, offline, no /models)."""
-        if not has_key:
-            return None
-        return await self._models.get(lambda: _fetch_live(provider))
+    def _answers(self, digest: str) -> _KeyAnswers:
+        answers = self._by_key.pop(digest, None) or _KeyAnswers()
+        self._by_key[digest] = answers
+        while len(self._by_key) > KEYS_REMEMBERED:
+            self._by_key.popitem(last=False)
+        return answers
 
-    @property
-    def last_failure(self) -> str | None:
-        return self._models.last_failure
+    async def live(self, provider: ProviderClient) -> Lookup[LiveModels]:
+        """The image models `provider`'s key may use; no value when they cannot be known (no key, offline,
+        no /models, the key refused)."""
+        if (digest := provider.key.digest) is None:
+            return Lookup(None)
+        return await self._answers(digest).models.get(lambda: _fetch_live(provider))
 
-    async def account(self, provider: ProviderClient, *, has_key: bool) -> Account | None:
-        """The key's account, or None when it cannot be known now (`account_failure` says why)."""
-        if not has_key:
-            return None
-        return await self._accounts.get(provider.user_info)
-
-    @property
-    def account_failure(self) -> str | None:
-        return self._accounts.last_failure
+    async def account(self, provider: ProviderClient) -> Lookup[Account]:
+        """The account of `provider`'s key; no value when it cannot be known now (`failure` says why)."""
+        if (digest := provider.key.digest) is None:
+            return Lookup(None)
+        return await self._answers(digest).account.get(provider.user_info)
 
     def entries(self, live: LiveModels | None) -> list[DirectoryEntry]:
         """Catalog models (marked live when the provider lists them) followed by live-only models."""

@@ -72,6 +72,11 @@ class Store(Protocol):
         """The saved image `name`; FileNotFoundError for anything that is not one of this store's images."""
         ...
 
+    def name_at(self, location: str) -> str | None:
+        """The name of this store's image at `location` (a result's `path`), or None when `location` is not
+        directly in this store (another principal's part of it is not)."""
+        ...
+
     def read_sidecar(self, image_name: str) -> bytes:
         """The JSON sidecar of a saved image; FileNotFoundError when there is none."""
         ...

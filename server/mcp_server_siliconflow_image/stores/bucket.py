@@ -230,6 +230,11 @@ class BucketStore:
             raise StoreError(f"the bucket could not be read: {describe_store_error(error)}") from error
         return bytes(data)
 
+    def name_at(self, location: str) -> str | None:
+        """The image name of `location` when it is an object directly under this prefix (`s3://bucket/prefix/name`)."""
+        name = location.removeprefix(f"{self.location}/")
+        return name if name != location and is_image_name(name) else None
+
     def read_sidecar(self, image_name: str) -> bytes:
         """The JSON sidecar object of the saved image `image_name`, at most MAX_SIDECAR_BYTES."""
         missing = FileNotFoundError(f"no sidecar for {image_name!r}")

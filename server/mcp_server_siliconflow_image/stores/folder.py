@@ -274,6 +274,13 @@ class FolderStore:
             raise FileNotFoundError(f"no saved image named {name!r}")
         return self._read_regular(name, None, "saved image")
 
+    def name_at(self, location: str) -> str | None:
+        """The image name of `location` when it is a file directly in this folder (symlinked folders resolved)."""
+        path = Path(location)
+        if not path.is_absolute() or not is_image_name(path.name):
+            return None
+        return path.name if os.path.realpath(path.parent) == os.path.realpath(self.root) else None
+
     def read_sidecar(self, image_name: str) -> bytes:
         """The JSON sidecar of the saved image `image_name` (at most MAX_SIDECAR_BYTES), read like `read`."""
         if not is_image_name(image_name):

@@ -141,7 +141,7 @@ EditModel = Annotated[
     ),
 ]
 _INPUT_FORMS = (
-    "an absolute local file path (e.g. a path from an earlier result), an https:// URL, "
+    "an earlier result's path or siliconflow-image:// URI, an absolute local file path, an https:// URL, "
     "or base64 / a data:image/png;base64,... URI. PNG, JPEG or WebP, up to 10 MB."
 )
 InputImage = Annotated[str, Field(min_length=1, description=f"The image to edit: {_INPUT_FORMS}")]

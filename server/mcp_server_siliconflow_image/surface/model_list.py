@@ -1,7 +1,8 @@
 """The list_models tool's answer: which models exist and what each accepts, for an agent to choose by.
 
 With a key it also reports the account's balance, since an empty balance (or a missing real-name
-verification) is what most often stops generation on SiliconFlow.
+verification) is what most often stops generation on SiliconFlow. Both are the calling key's own (a hosted
+caller's `X-SiliconFlow-Api-Key`, else the server's); a key the provider refuses is an error naming that key.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from mcp_server_siliconflow_image.provider.catalog import GENERATION_ARGUMENTS, MAX_BATCH_SIZE, Capability
-from mcp_server_siliconflow_image.provider.client import Account
+from mcp_server_siliconflow_image.provider.client import Account, ProviderError
 from mcp_server_siliconflow_image.provider.live import DirectoryEntry
 
 if TYPE_CHECKING:
-    from mcp_server_siliconflow_image.runtime import Runtime
+    from mcp_server_siliconflow_image.context import CallContext
 
 
 class ModelOut(BaseModel):
@@ -61,11 +62,17 @@ class ModelListResult(BaseModel):
     balance_note: str | None = Field(None, description="Why the balance is absent, when a key is set.")
 
 
-async def list_models_result(runtime: Runtime, capability: Capability | None) -> CallToolResult:
-    settings = runtime.settings
-    has_key = settings.api_key is not None
-    live = await runtime.live.live(runtime.provider, has_key=has_key)
-    account = await runtime.live.account(runtime.provider, has_key=has_key)
+async def list_models_result(context: CallContext, capability: Capability | None) -> CallToolResult:
+    """The models the calling key may use and its balance. Raises ProviderError when the provider refuses the key:
+    a catalog answer would suggest the key works."""
+    settings = context.settings
+    has_key = context.key.secret is not None
+    looked_up = await context.live.live(context.provider)
+    account = await context.live.account(context.provider)
+    for refused in (looked_up, account):
+        if refused.key_refused:
+            raise ProviderError(f"list_models: {refused.failure}", status=refused.status)
+    live = looked_up.value
     if live is not None:
         source: Literal["live", "catalog"] = "live"
         note = None
@@ -73,20 +80,20 @@ async def list_models_result(runtime: Runtime, capability: Capability | None) ->
         source = "catalog"
         reason = (
             "no SILICONFLOW_API_KEY is set"
-            if settings.api_key is None
-            else f"the provider's list could not be fetched ({runtime.live.last_failure})"
+            if not has_key
+            else f"the provider's list could not be fetched ({looked_up.failure})"
         )
         note = f"Built-in catalog only: {reason}. The provider may offer more models."
     models = [
         _model_out(entry, settings.default_model, settings.edit_model)
-        for entry in runtime.live.entries(live)
+        for entry in context.live.entries(live)
         if capability is None or capability in entry.capabilities
     ]
     balance_note = None
-    if has_key and account is None:
-        balance_note = f"Balance unavailable: {runtime.live.account_failure}."
+    if has_key and account.value is None:
+        balance_note = f"Balance unavailable: {account.failure}."
     result = ModelListResult(
-        source=source, note=note, models=models, balance=_balance_out(account), balance_note=balance_note
+        source=source, note=note, models=models, balance=_balance_out(account.value), balance_note=balance_note
     )
     return CallToolResult(
         content=[TextContent(type="text", text=_summary(result))],

@@ -25,6 +25,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, Annotations, ListResourcesResult, Resource
 
+from mcp_server_siliconflow_image.context import CallContext
 from mcp_server_siliconflow_image.hosting.tenants import Caller, principal_of
 from mcp_server_siliconflow_image.imageformat import EXTENSIONS, mime_type_for
 from mcp_server_siliconflow_image.runtime import Runtime
@@ -42,8 +43,9 @@ def register_resources(server: MCPServer[Any], runtime: Runtime) -> None:
 
 
 def store_for(runtime: Runtime, request: object | None) -> Store:
-    """The images the caller behind `request` may see: its principal's own, or the server's."""
-    return runtime.serving(Caller(principal_of(request))).store
+    """The images the caller behind `request` may see: its principal's own, or the server's. Only who is
+    calling matters to reading: a provider key the request may carry is not looked at."""
+    return CallContext.for_caller(runtime, Caller(principal_of(request))).store
 
 
 def _register_template(server: MCPServer[Any], runtime: Runtime, mime_type: str, extension: str) -> None:

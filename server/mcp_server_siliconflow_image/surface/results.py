@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from mcp_server_siliconflow_image.pipeline.fanout import MadeImage
 from mcp_server_siliconflow_image.pipeline.previews import InlineImage
 from mcp_server_siliconflow_image.stores.naming import SavedImage
+from mcp_server_siliconflow_image.surface.presets import ResultOptions
 
 
 class TimingsOut(BaseModel):
@@ -84,22 +85,24 @@ class ShownImage:
     """Which request made it: its seed and trace id."""
 
 
-def build_result(
-    *,
-    model: str,
-    seed: int | None,
-    inference_seconds: float | None,
-    images: list[ShownImage],
-    failed: list[FailedImageOut],
-    notes: list[str],
-    inline_max_bytes: int,
-    structured: bool,
-    resource_links: bool = True,
-    trace_id: str | None = None,
-    edited: bool = False,
-) -> CallToolResult:
+@dataclass(frozen=True)
+class Outcome:
+    """What one generating call made and learnt: the facts its result reports, whatever the client."""
+
+    model: str
+    seed: int | None
+    inference_seconds: float | None
+    images: list[ShownImage]
+    failed: list[FailedImageOut]
+    notes: list[str]
+    trace_id: str | None = None
+    edited: bool = False
+
+
+def build_result(outcome: Outcome, options: ResultOptions) -> CallToolResult:
     """The contract's result, from the saved images and what each image block shows."""
-    notes = list(notes)
+    images = outcome.images
+    notes = list(outcome.notes)
     inlines = [image.inline for image in images]
     previews = sum(1 for inline in inlines if inline is not None and inline.is_preview)
     if previews:
@@ -107,29 +110,29 @@ def build_result(
             f"{previews} inline image(s) are smaller JPEG previews so the result fits the client's size limit; "
             "the full-size originals are saved at the listed paths and readable via their resource URIs."
         )
-    if inline_max_bytes == 0:
+    if options.inline_max_bytes == 0:
         notes.append("Inline images are off (SILICONFLOW_INLINE_MAX_BYTES=0); read the files or resource URIs.")
 
     result = GenerationResult(
-        model=model,
-        seed=seed,
-        timings=TimingsOut(inference=inference_seconds),
+        model=outcome.model,
+        seed=outcome.seed,
+        timings=TimingsOut(inference=outcome.inference_seconds),
         images=[_image_out(image) for image in images],
-        failed=failed,
+        failed=outcome.failed,
         notes=notes,
-        trace_id=trace_id,
+        trace_id=outcome.trace_id,
     )
     content: list[ContentBlock] = [
         ImageContent(type="image", data=inline.data_base64, mime_type=inline.mime_type)
         for inline in inlines
         if inline is not None
     ]
-    if resource_links:
+    if options.resource_links:
         content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
-    content.append(TextContent(type="text", text=summary_text(result, "Edited" if edited else "Generated")))
+    content.append(TextContent(type="text", text=summary_text(result, "Edited" if outcome.edited else "Generated")))
     return CallToolResult(
         content=content,
-        structured_content=result.model_dump(mode="json") if structured else None,
+        structured_content=result.model_dump(mode="json") if options.structured_output else None,
         is_error=not images,
     )
 

@@ -1,9 +1,14 @@
-"""The MCP tools: argument schemas from arguments.py, behaviour from payload.py and generation.py."""
+"""The MCP tools: argument schemas from surface/arguments.py, behaviour from pipeline/.
+
+Each call builds its `CallContext` from the request once (context.py): a hosted caller's own images,
+input rules and provider key; every error it returns is redacted of the server's key and the caller's.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, ParamSpec
 
@@ -11,15 +16,17 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata, func_metadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
-from mcp_server_siliconflow_image.hosting.tenants import CallerError, caller_of
+from mcp_server_siliconflow_image.context import CallContext
+from mcp_server_siliconflow_image.hosting.tenants import CallerError
 from mcp_server_siliconflow_image.pipeline.execute import execute
 from mcp_server_siliconflow_image.pipeline.inputs import InputImageError
 from mcp_server_siliconflow_image.pipeline.preflight import NotReadyError, ToolCall, prepare
 from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
 from mcp_server_siliconflow_image.pipeline.request import InvalidArgumentError
 from mcp_server_siliconflow_image.provider.catalog import GENERATION_ARGUMENTS
-from mcp_server_siliconflow_image.provider.client import ProviderError
+from mcp_server_siliconflow_image.provider.client import ProviderError, ProviderKey
 from mcp_server_siliconflow_image.runtime import Runtime
+from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.surface import arguments as arg
 from mcp_server_siliconflow_image.surface.model_list import ModelListResult, list_models_result
 from mcp_server_siliconflow_image.surface.presets import ResultOptions, options_for_request
@@ -39,8 +46,9 @@ EDIT_DESCRIPTION = """Edit or transform existing images from an instruction, e.g
 "replace the text on the sign with OPEN", "put the person from image 1 into the scene of image 2".
 
 `image` (and `image2`, `image3` for multi-image models such as Qwen/Qwen-Image-Edit-2509) may be an absolute
-local file path, an https:// URL, or base64 / a data: URI (PNG, JPEG or WebP, up to 10 MB each). A path from an
-earlier generate_image result works. Returns the edited images like generate_image does."""
+local file path, an https:// URL, or base64 / a data: URI (PNG, JPEG or WebP, up to 10 MB each). The path or
+siliconflow-image:// URI of an earlier result works, also on a remote server. Returns the edited images like
+generate_image does."""
 
 LIST_DESCRIPTION = """List the image models you can use, with what each is for and what it accepts
 (capabilities, arguments, recommended sizes and aspect ratios, defaults). Live from the provider when possible."""
@@ -97,10 +105,13 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         capability: arg.CapabilityFilter = None, ctx: Context | None = None
     ) -> Annotated[CallToolResult, ModelListResult]:
         try:
-            caller = caller_of(request_of(ctx))
+            context = CallContext.for_request(runtime, request_of(ctx))
         except CallerError as error:
             return error_result(str(error))
-        return await list_models_result(runtime.serving(caller), capability)
+        try:
+            return await list_models_result(context, capability)
+        except ProviderError as error:
+            return error_result(context.redact(str(error)))
 
     generating = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
     server.add_tool(
@@ -138,11 +149,14 @@ async def run_generation(runtime: Runtime, call: ToolCall, ctx: Context | None) 
     """Check everything that can be checked, then generate, for the caller behind `ctx` (its images, its key
     if it brought one); every failure is a readable tool error."""
     try:
-        runtime = runtime.serving(caller_of(request_of(ctx)))
-        request = await prepare(runtime, call)
-        return await execute(runtime, request, reporter_for(ctx), options_for_client(runtime, ctx))
-    except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError, CallerError) as error:
-        return error_result(runtime.redact(str(error)))
+        context = CallContext.for_request(runtime, request_of(ctx))
+    except CallerError as error:
+        return error_result(str(error))
+    try:
+        request = await prepare(context, call)
+        return await execute(context, request, reporter_for(ctx), options_for_client(runtime.settings, ctx))
+    except (InvalidArgumentError, InputImageError, ProviderError, NotReadyError) as error:
+        return error_result(context.redact(str(error)))
 
 
 def request_of(ctx: Context | None) -> object | None:
@@ -163,21 +177,31 @@ def readable_errors(
         try:
             return await tool(*args, **kwargs)
         except Exception as error:
-            logger.exception("%s failed unexpectedly", tool.__name__)
+            said = redact_for_caller(runtime, kwargs.get("ctx"), str(error))
+            trace = redact_for_caller(runtime, kwargs.get("ctx"), "".join(traceback.format_exception(error)))
+            logger.error("%s failed unexpectedly\n%s", tool.__name__, trace.rstrip())
             return error_result(
                 f"{tool.__name__} failed unexpectedly inside this server ({type(error).__name__}: "
-                f"{runtime.redact(str(error))[:200]}). Images already saved stay in SILICONFLOW_IMAGE_DIR. "
+                f"{said[:200]}). Images already saved stay in SILICONFLOW_IMAGE_DIR. "
                 "Try again; if it keeps failing, report it with the server's log (stderr)."
             )
 
     return guarded
 
 
-def options_for_client(runtime: Runtime, ctx: Context | None) -> ResultOptions:
+def redact_for_caller(runtime: Runtime, ctx: object, text: str) -> str:
+    """`text` without the server's key, nor the caller's own key if the request behind `ctx` brought one."""
+    try:
+        return CallContext.for_request(runtime, request_of(ctx if isinstance(ctx, Context) else None)).redact(text)
+    except CallerError:  # a header that is no key was refused before anything ran; redact the server's key
+        return ProviderKey(runtime.settings.api_key).redact(text)
+
+
+def options_for_client(settings: Settings, ctx: Context | None) -> ResultOptions:
     """What results carry for the calling client (its preset, its protocol version, the settings)."""
     if ctx is None:
-        return ResultOptions.from_settings(runtime.settings)
-    return options_for_request(runtime.settings, ctx.request_context)
+        return ResultOptions.from_settings(settings)
+    return options_for_request(settings, ctx.request_context)
 
 
 def reporter_for(ctx: Context | None) -> ProgressReporter:

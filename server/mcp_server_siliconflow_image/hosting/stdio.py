@@ -1,0 +1,103 @@
+"""Serving one local client over stdin/stdout, with every request line answered.
+
+The SDK's stdio transport drops, without an answer, a line its strict JSON parser refuses; such lines are
+repaired first (see `RepairedLines`). A client that goes away (stdin closed, stdout broken) is a normal end.
+Over stdio the one user owns the server: its own key, its images, and the local files edit_image may read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+import pydantic_core
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+logger = logging.getLogger(__name__)
+
+
+def serve_stdio(server: MCPServer[Any]) -> None:
+    """Serve one client over stdin/stdout until it goes away, and say so on stderr rather than in a traceback.
+
+    A client ends the session by closing stdin; one that dies or closes its end of stdout mid-call makes
+    the next write fail with a broken pipe. Both are a normal end for a stdio server.
+    """
+    try:
+        anyio.run(_serve_stdio_async, server)
+    except BaseException as error:
+        if not _client_went_away(error):
+            raise
+        # Nothing more can reach the client; keep the interpreter's final flush from complaining too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        logger.info("the client closed its end of stdout (it quit or crashed): stopping; unanswered calls dropped")
+        return
+    logger.info("stdin closed: the client ended the session; stopping")
+
+
+async def _serve_stdio_async(server: MCPServer[Any]) -> None:
+    """The SDK's stdio transport, reading stdin through `repaired_lines` so every request gets an answer."""
+    from mcp.server.stdio import stdio_server
+
+    lines = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+    async with stdio_server(stdin=cast("anyio.AsyncFile[str]", RepairedLines(lines))) as (reading, writing):
+        lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs; it takes no stdin of ours
+        await lowlevel.run(reading, writing, lowlevel.create_initialization_options())
+
+
+class RepairedLines:
+    """Client lines repaired where the SDK's strict parser would drop them without an answer.
+
+    A lone UTF-16 surrogate escape (a prompt cut inside an emoji: `"\\ud83d"`) or an integer of thousands of
+    digits fails the SDK's JSON parsing, and the SDK then drops the request at DEBUG level: the client waits
+    forever. Such a line is parsed leniently and written again (the surrogate as U+FFFD, the huge number as
+    a short string), so the request reaches validation and is refused in words.
+    """
+
+    def __init__(self, lines: AsyncIterable[str]) -> None:
+        self._lines = lines
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async for line in self._lines:
+            yield repair_line(line)
+
+
+def repair_line(line: str) -> str:
+    try:
+        pydantic_core.from_json(line)
+    except ValueError:
+        pass
+    else:
+        return line
+    try:
+        message = json.loads(line, parse_int=_bounded_int)
+    except ValueError:
+        return line  # not JSON at all: the SDK answers what it can
+    return json.dumps(_without_surrogates(message), ensure_ascii=False) + "\n"
+
+
+def _bounded_int(digits: str) -> int | str:
+    return int(digits) if len(digits) <= 40 else f"{digits[:12]}... ({len(digits)} digits)"
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def _client_went_away(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return all(_client_went_away(inner) for inner in error.exceptions)
+    return isinstance(error, BrokenPipeError | ConnectionResetError)
