@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from mcp_server_siliconflow_image import __version__
-from tests.conftest import server_command
+from tests.helpers import server_command
 
 CLEAN_ENV = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from mcp_server_siliconflow_image.doctor.clients import check_clients
 from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
-from tests.conftest import API_KEY, server_command
+from tests.helpers import API_KEY, server_command, unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,13 +39,6 @@ def doctor_json(env: dict[str, str], *flags: str) -> tuple[int, dict[str, Any]]:
 
 def verdicts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {check["name"]: check for check in report["checks"]}
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def test_a_good_key_on_a_working_endpoint_exits_0_and_says_where_the_images_go(
@@ -87,7 +79,7 @@ def test_no_key_fails_and_says_how_to_set_it(server_env: dict[str, str]) -> None
 
 
 def test_an_unreachable_base_url_fails_the_endpoint_and_leaves_the_key_unchecked(server_env: dict[str, str]) -> None:
-    base = f"http://127.0.0.1:{closed_port()}/v1"
+    base = f"http://127.0.0.1:{unused_port()}/v1"
     status, report = doctor_json({**server_env, "SILICONFLOW_BASE_URL": base})
     checks = verdicts(report)
     assert status == 1 and report["ok"] is False

@@ -15,7 +15,7 @@ from mcp_types import CallToolResult, ImageContent, ResourceLink
 from PIL import Image
 
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
-from tests.conftest import blob_bytes, first_text, stdio_params
+from tests.helpers import blob_bytes, first_text, stdio_params
 
 pytestmark = pytest.mark.anyio
 T = TypeVar("T")

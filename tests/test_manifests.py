@@ -14,7 +14,7 @@ from mcp import Client
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.settings import DEFAULT_BASE_URL, ENV_VARIABLES
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
-from tests.conftest import stdio_params
+from tests.helpers import stdio_params
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parent.parent

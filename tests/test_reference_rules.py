@@ -19,7 +19,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline.fanout import fan_out_seeds
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
-from tests.conftest import first_text, stdio_params
+from tests.helpers import first_text, stdio_params
 
 pytestmark = pytest.mark.anyio
 FLUX = "black-forest-labs/FLUX.1-dev"

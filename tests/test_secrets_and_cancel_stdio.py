@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from mcp_server_siliconflow_image.standin.provider import Fault, RunningStandIn
-from tests.conftest import API_KEY
+from tests.helpers import API_KEY
 from tests.raw_client import RawStdioClient
 
 

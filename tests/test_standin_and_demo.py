@@ -14,13 +14,12 @@ import pytest
 
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn, render_image
-from tests.conftest import API_KEY, server_command, wait_until_serving
-from tests.test_http import free_port
+from tests.helpers import API_KEY, server_command, unused_port, wait_until_serving
 
 
 @pytest.fixture
 def standin_process() -> Iterator[str]:
-    port = free_port()
+    port = unused_port()
     process = subprocess.Popen(
         [server_command(), "stand-in", "--port", str(port), "--key", "sk-ci"],
         stdout=subprocess.DEVNULL,

@@ -21,9 +21,17 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.hosting.tenants import TokenFile, parse_tokens
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
-from tests.conftest import API_KEY, blob_bytes, bucket_objects, first_text, server_command
+from tests.helpers import (
+    API_KEY,
+    INITIALIZE,
+    MCP_HEADERS,
+    blob_bytes,
+    bucket_objects,
+    first_text,
+    running_http_server,
+    server_command,
+)
 from tests.images import encode
-from tests.test_http import INITIALIZE, MCP_HEADERS, running_http_server
 
 pytestmark = pytest.mark.anyio
 

@@ -18,8 +18,7 @@ from mcp_types import CallToolResult, TextResourceContents
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
-from tests.conftest import stdio_params
-from tests.test_http import MCP_HEADERS, running_http_server
+from tests.helpers import MCP_HEADERS, running_http_server, stdio_params
 
 pytestmark = pytest.mark.anyio
 VIEW_URI = "ui://siliconflow-image/viewer.html"
