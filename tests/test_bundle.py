@@ -26,7 +26,7 @@ from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.helpers import API_KEY, CACHE, ROOT, unavailable
 from tests.packaging_tools import tools_bin, uv_environment
 
-pytestmark = pytest.mark.external
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 PACKAGE = ROOT / "server" / "mcp_server_siliconflow_image"
 
 

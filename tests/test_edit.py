@@ -29,6 +29,7 @@ def inputs(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 async def test_local_png_over_stdio_reaches_the_provider_byte_for_byte(
     standin: RunningStandIn, server_env: dict[str, str], inputs: Path, image_dir: Path
 ) -> None:

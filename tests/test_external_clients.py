@@ -16,7 +16,7 @@ from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.external_tools import env_flags, inspector, parse, run_langchain
 from tests.helpers import ROOT, running_http_server, server_command
 
-pytestmark = pytest.mark.external
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 TOKEN = "inspector-token-5d1e"
 TOOLS = ["edit_image", "generate_image", "list_models"]
 

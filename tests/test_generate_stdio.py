@@ -17,7 +17,7 @@ from PIL import Image
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.helpers import blob_bytes, first_text, stdio_params
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 T = TypeVar("T")
 
 CLAUDE_DESKTOP_LIMIT = 1_048_576

@@ -128,6 +128,7 @@ async def test_errors_do_not_tell_which_files_exist_outside_the_allowed_folders(
     assert "outside the folders this server may read" in existing
 
 
+@pytest.mark.slow
 async def test_resources_never_follow_a_symlink_out_of_the_image_folder(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path, tmp_path: Path
 ) -> None:

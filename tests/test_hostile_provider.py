@@ -115,6 +115,7 @@ async def test_a_provider_error_echoing_the_key_past_the_cut_leaks_no_prefix(
     assert "Invalid token [redacted]..." in first_text(second)
 
 
+@pytest.mark.slow
 def test_no_failure_reads_error_executing_tool(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     """Raw JSON-RPC, so values the SDK client would never send (NaN, full-width digits) really arrive."""
     client = RawStdioClient(server_env)

@@ -74,6 +74,7 @@ async def test_an_unusable_image_folder_is_refused_before_paying(
     assert standin.state.requests == []  # not a credit spent
 
 
+@pytest.mark.slow
 async def test_a_read_only_folder_is_refused_before_paying(
     standin: RunningStandIn, server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -83,6 +84,7 @@ async def test_a_read_only_folder_is_refused_before_paying(
     assert standin.state.requests == []
 
 
+@pytest.mark.slow
 async def test_a_full_disk_is_refused_before_paying(
     standin: RunningStandIn, server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -94,6 +96,7 @@ async def test_a_full_disk_is_refused_before_paying(
     assert standin.state.requests == []
 
 
+@pytest.mark.slow
 async def test_a_disk_that_fills_mid_batch_keeps_what_fits_and_says_how_to_rescue_the_rest(
     standin: RunningStandIn, server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -155,6 +158,7 @@ async def test_an_undecodable_image_is_saved_but_never_sent_inline(
     assert problem in first_text(result) and images[1]["path"] in first_text(result)
 
 
+@pytest.mark.slow
 async def test_a_broken_image_that_would_need_a_preview_is_not_sent_either(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -175,6 +179,7 @@ def old_partial(folder: Path, name: str, data: bytes, age: float = 7200) -> Path
     return path
 
 
+@pytest.mark.slow
 async def test_at_start_stale_partials_are_rescued_or_removed_but_live_ones_are_left(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
 ) -> None:

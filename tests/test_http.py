@@ -29,7 +29,7 @@ from tests.helpers import (
 )
 from tests.images import encode
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 TOKEN = "mcp-token-for-tests-7f3a"
 HttpServer = Callable[..., AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]]
 

@@ -45,6 +45,7 @@ def files_under(*folders: Path) -> list[Path]:
     return [path for folder in folders for path in folder.rglob("*") if path.is_file()]
 
 
+@pytest.mark.slow
 async def test_two_stateless_replicas_share_one_bucket(
     standin: RunningStandIn, server_env: dict[str, str], s3_env: dict[str, str], tmp_path: Path
 ) -> None:

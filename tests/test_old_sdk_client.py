@@ -15,7 +15,7 @@ from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.external_tools import provisioned_venv, run_client_script
 from tests.images import encode
 
-pytestmark = pytest.mark.external
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 OLD_SDK = ("mcp==1.9.4", "pydantic==2.10.6")
 
 

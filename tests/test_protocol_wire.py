@@ -12,6 +12,8 @@ import pytest
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.raw_client import RawStdioClient
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
 def test_handshake_era_clients_generate(standin: RunningStandIn, server_env: dict[str, str], version: str) -> None:

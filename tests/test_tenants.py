@@ -60,6 +60,7 @@ def write_tokens(path: Path, lines: list[str]) -> None:
     os.replace(temp, path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("store", "mode"), [("folder", "--stateless"), ("bucket", "--stateless"), ("bucket", "")])
 async def test_principals_cannot_list_read_or_guess_each_others_images(
     standin: RunningStandIn,
@@ -120,6 +121,7 @@ async def test_principals_cannot_list_read_or_guess_each_others_images(
         assert not (image_dir / name).exists()
 
 
+@pytest.mark.slow
 async def test_a_request_key_is_used_for_that_call_only_and_kept_nowhere(
     standin: RunningStandIn, server_env: dict[str, str], s3_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -183,6 +185,7 @@ def test_token_file_reloads_keeps_the_last_good_table_and_fails_closed_when_gone
     assert table.principal_for("") is None
 
 
+@pytest.mark.slow
 def test_a_broken_token_file_stops_the_server_at_start(server_env: dict[str, str], tmp_path: Path) -> None:
     tokens = tmp_path / "tokens"
     tokens.write_text("alice:tinytok\n")

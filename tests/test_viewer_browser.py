@@ -30,7 +30,7 @@ from mcp import Client
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
 from tests.helpers import API_KEY, CACHE, ROOT, running_http_server, unavailable
 
-pytestmark = pytest.mark.external
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 
 HOST_DIR = ROOT / "tests" / "viewer_host"
 NODE_DIR = CACHE / "viewer-host"

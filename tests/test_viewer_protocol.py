@@ -177,6 +177,7 @@ def _legacy_tools_list(base: str, capabilities: dict[str, Any]) -> dict[str, Any
     return {tool["name"]: tool.get("_meta", {}) for tool in tools["tools"]}
 
 
+@pytest.mark.slow
 async def test_over_http_apps_hosts_get_the_view_even_when_stateless(server_env: dict[str, str]) -> None:
     apps = {"extensions": {EXTENSION_ID: {"mimeTypes": [APP_MIME_TYPE]}}}
     with running_http_server(server_env) as (base, _):
