@@ -28,6 +28,7 @@ import pytest
 from mcp import Client
 
 from mcp_server_siliconflow_image.standin.provider import RunningStandIn
+from tests.external_tools import install
 from tests.helpers import API_KEY, CACHE, ROOT, running_http_server, unavailable
 
 pytestmark = [pytest.mark.external, pytest.mark.slow]
@@ -69,14 +70,10 @@ def viewer_tools() -> ViewerTools:
     if not all(_installed_version(name) == version for name, version in NODE_PACKAGES.items()):
         NODE_DIR.mkdir(parents=True, exist_ok=True)
         packages = [f"{name}@{version}" for name, version in NODE_PACKAGES.items()]
-        done = subprocess.run(
+        install(
             ["npm", "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--no-save", *packages],
-            capture_output=True,
-            text=True,
-            timeout=600,
+            "the viewer test host's npm packages",
         )
-        if done.returncode != 0:
-            unavailable(f"could not install the viewer test host's npm packages: {done.stderr[-1000:]}")
     bundle = NODE_DIR / "host.bundle.js"
     esbuild = str(NODE_DIR / "node_modules" / ".bin" / "esbuild")
     built = subprocess.run(
