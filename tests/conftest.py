@@ -1,27 +1,19 @@
-"""Shared fixtures: a real stand-in provider on loopback and real MCP clients (in memory, stdio, HTTP)."""
+"""Shared fixtures: a real stand-in provider and S3 server on loopback, settings and environments wired to them,
+and the outside clients provisioned into `.cache/`. Fixtures only: shared functions are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from mcp.client.stdio import StdioServerParameters
-from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, TextContent
 
-from mcp_server_siliconflow_image.pipeline import inputs
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
-
-API_KEY = "sk-test-0123456789abcdef-SECRET"
+from tests.external_tools import LANGCHAIN_ADAPTERS, node_tools, provisioned_venv
+from tests.helpers import API_KEY
 
 
 @pytest.fixture
@@ -60,51 +52,6 @@ def server_env(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> dict
         "HOME": str(home),
         "NO_PROXY": "127.0.0.1,localhost",
     }
-
-
-def server_command() -> str:
-    """The installed console script, as a client config would start it."""
-    script = shutil.which("mcp-server-siliconflow-image", path=str(Path(sys.executable).parent))
-    assert script, "the console script is not installed: pip install -e '.[test]'"
-    return script
-
-
-def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
-    return StdioServerParameters(command=server_command(), args=list(args), env=env, cwd=os.sep)
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """Poll `url` until the freshly started `process` answers; fail with its stderr if it dies first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            stderr = process.stderr.read().decode() if process.stderr and process.poll() is not None else ""
-            assert process.poll() is None, f"the process exited: {stderr}"
-            assert time.monotonic() < deadline, f"{url} did not answer within {timeout} s"
-            time.sleep(0.05)
-
-
-def allow_loopback_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let edit_image fetch from the stand-in at 127.0.0.1 as if it were a public host.
-
-    There is no public internet here; every other loopback, private or reserved address stays refused.
-    """
-    original = inputs.address_allowed
-    monkeypatch.setattr(inputs, "address_allowed", lambda address: str(address) == "127.0.0.1" or original(address))
-
-
-def first_text(result: CallToolResult) -> str:
-    """The text of a result's first text block (error results have only that)."""
-    return next(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def blob_bytes(read: ReadResourceResult) -> bytes:
-    content = read.contents[0]
-    assert isinstance(content, BlobResourceContents), "an image resource must be a blob"
-    return base64.b64decode(content.blob)
 
 
 @pytest.fixture
@@ -148,11 +95,13 @@ def s3_env(_s3_server: str, monkeypatch: pytest.MonkeyPatch, request: pytest.Fix
     return {**env, "S3_BUCKET": bucket}
 
 
-def bucket_objects(s3_env: dict[str, str]) -> dict[str, bytes]:
-    """Every object in the test's bucket, key -> bytes."""
-    import obstore
-    from obstore.store import S3Store
+@pytest.fixture(scope="session")
+def node_bin() -> Path:
+    """The MCP Inspector CLI and the mcpb validator, installed from npm into `.cache/node` on first use."""
+    return node_tools()
 
-    bucket = S3Store(s3_env["S3_BUCKET"], client_options={"allow_http": True})
-    keys = [entry["path"] for page in obstore.list(bucket) for entry in page]
-    return {key: bytes(obstore.get(bucket, key).bytes()) for key in keys}
+
+@pytest.fixture(scope="session")
+def langchain_python() -> Path:
+    """A Python with langchain-mcp-adapters (MCP SDK 1.x), installed from PyPI into `.cache/` on first use."""
+    return provisioned_venv("langchain-venv", (LANGCHAIN_ADAPTERS,), "import langchain_mcp_adapters.client")

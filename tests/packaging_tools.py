@@ -11,10 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.helpers import CACHE, unavailable
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache"
 REQUIREMENTS = Path(__file__).with_name("packaging-tools.txt")
 NETWORK_VARIABLES = {
     "SSL_CERT_FILE",
@@ -29,12 +27,6 @@ NETWORK_VARIABLES = {
     "UV_NATIVE_TLS",
 }
 """The machine's own network set-up (its CA bundle, proxy, package index), which a host's uv inherits too."""
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @functools.cache

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from typing import Any
 
-from tests.conftest import server_command
+from tests.helpers import server_command
 
 
 class RawStdioClient:

@@ -6,9 +6,12 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from tests.helpers import ROOT
+
+pytestmark = [pytest.mark.external, pytest.mark.slow]  # installs the npm peer it measures against
 
 
 def test_quick_benchmark_prints_every_row() -> None:

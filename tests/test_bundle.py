@@ -23,10 +23,10 @@ from mcp.client.stdio import StdioServerParameters
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import API_KEY
-from tests.packaging_tools import CACHE, ROOT, tools_bin, unavailable, uv_environment
+from tests.helpers import API_KEY, CACHE, ROOT, unavailable
+from tests.packaging_tools import tools_bin, uv_environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 PACKAGE = ROOT / "server" / "mcp_server_siliconflow_image"
 
 

@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mcp_server_siliconflow_image import __version__
-from tests.conftest import server_command
+from tests.helpers import server_command
+
+pytestmark = pytest.mark.slow
 
 CLEAN_ENV = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
 

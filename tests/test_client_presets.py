@@ -61,6 +61,7 @@ def kinds(result: dict[str, Any]) -> list[str]:
     return [block["type"] for block in result["content"]]
 
 
+@pytest.mark.slow
 def test_a_2025_03_26_client_gets_only_its_content_types(connect: Any, standin: RunningStandIn, tmp_path: Path) -> None:
     session = connect("old-client", "2025-03-26", SILICONFLOW_INPUT_DIRS=str(tmp_path))
     assert session.init["result"]["protocolVersion"] == "2025-03-26"
@@ -85,17 +86,20 @@ def test_a_2025_03_26_client_gets_only_its_content_types(connect: Any, standin: 
     assert len(results[1]["structuredContent"]["images"]) == 2  # the fan-out, too
 
 
+@pytest.mark.slow
 def test_a_current_client_still_gets_resource_links(connect: Any, standin: RunningStandIn) -> None:
     session = connect("some-client", "2025-06-18")
     assert kinds(session.call("generate_image", {"prompt": "x"})) == ["image", "resource_link", "text"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25"])
 def test_no_prompts_capability_is_advertised(connect: Any, standin: RunningStandIn, version: str) -> None:
     capabilities = connect("raw", version).init["result"]["capabilities"]
     assert "prompts" not in capabilities and "tools" in capabilities and "resources" in capabilities
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25"])
 def test_a_missing_resource_answers_resource_not_found(connect: Any, standin: RunningStandIn, version: str) -> None:
     session = connect("raw", version)
@@ -112,6 +116,7 @@ async def test_a_2026_client_gets_sep_2164s_invalid_params(standin: RunningStand
     assert raised.value.code == -32602
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["claude-code", "codex-mcp-client", "Claude-Code"])
 def test_structured_output_presets_leave_it_out_and_the_schema_too(
     connect: Any, standin: RunningStandIn, name: str
@@ -126,6 +131,7 @@ def test_structured_output_presets_leave_it_out_and_the_schema_too(
     assert "structuredContent" not in session.call("list_models", {})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["claude-code", "codex-mcp-client"])
 def test_an_explicit_variable_wins_over_the_preset(connect: Any, standin: RunningStandIn, name: str) -> None:
     session = connect(name, SILICONFLOW_STRUCTURED_OUTPUT="true")
@@ -133,17 +139,20 @@ def test_an_explicit_variable_wins_over_the_preset(connect: Any, standin: Runnin
     assert session.call("generate_image", {"prompt": "x"})["structuredContent"]["images"]
 
 
+@pytest.mark.slow
 def test_the_sdk_1x_default_name_gets_no_resource_links(connect: Any, standin: RunningStandIn) -> None:
     result = connect("mcp", "2025-06-18").call("generate_image", {"prompt": "x"})
     assert kinds(result) == ["image", "text"]
     assert result["structuredContent"]["images"][0]["uri"].startswith("siliconflow-image://images/")
 
 
+@pytest.mark.slow
 def test_resource_links_variable_wins_over_the_preset(connect: Any, standin: RunningStandIn) -> None:
     result = connect("mcp", "2025-06-18", SILICONFLOW_RESOURCE_LINKS="true").call("generate_image", {"prompt": "x"})
     assert kinds(result) == ["image", "resource_link", "text"]
 
 
+@pytest.mark.slow
 def test_resource_links_can_be_turned_off_for_any_client(connect: Any, standin: RunningStandIn) -> None:
     result = connect("some-client", SILICONFLOW_RESOURCE_LINKS="false").call("generate_image", {"prompt": "x"})
     assert kinds(result) == ["image", "text"]
@@ -170,6 +179,7 @@ def test_every_preset_says_why() -> None:
         assert any(value is not None for value in (preset.structured_output, preset.resource_links))
 
 
+@pytest.mark.slow
 def test_a_closed_stdin_ends_the_server_with_a_message(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     client = RawStdioClient(server_env)
     client.handshake()
@@ -179,6 +189,7 @@ def test_a_closed_stdin_ends_the_server_with_a_message(standin: RunningStandIn, 
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_a_client_that_vanishes_mid_call_is_no_traceback_and_the_image_is_kept(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
 ) -> None:
@@ -206,6 +217,7 @@ def test_a_client_that_vanishes_mid_call_is_no_traceback_and_the_image_is_kept(
     assert len(list(image_dir.glob("*.png"))) == 1  # the paid-for image was saved before the answer failed
 
 
+@pytest.mark.slow
 def test_a_malformed_read_is_invalid_params_not_resource_not_found(connect: Any, standin: RunningStandIn) -> None:
     answer = connect("raw", "2025-06-18").client.request("resources/read", {})
     assert answer["error"]["code"] == -32602
@@ -228,6 +240,7 @@ async def test_presets_apply_to_sdk_clients_on_both_protocol_eras(
     assert any(isinstance(block, ImageContent) for block in result.content)
 
 
+@pytest.mark.slow
 def test_the_applied_preset_is_logged(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     client = RawStdioClient(server_env)
     client.handshake(name="codex-mcp-client")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -14,9 +13,7 @@ import pytest
 
 from mcp_server_siliconflow_image.doctor.clients import check_clients
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.conftest import API_KEY, server_command
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import API_KEY, ROOT, server_command, unused_port
 
 
 def doctor(env: dict[str, str], *args: str, cwd: Path | None = None) -> tuple[int, str, str]:
@@ -42,13 +39,7 @@ def verdicts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {check["name"]: check for check in report["checks"]}
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
+@pytest.mark.slow
 def test_a_good_key_on_a_working_endpoint_exits_0_and_says_where_the_images_go(
     server_env: dict[str, str], image_dir: Path
 ) -> None:
@@ -68,6 +59,7 @@ def test_a_good_key_on_a_working_endpoint_exits_0_and_says_where_the_images_go(
     assert any(line.startswith("OK    key") for line in text.splitlines())
 
 
+@pytest.mark.slow
 def test_a_wrong_key_fails_with_the_fix_and_is_never_printed(server_env: dict[str, str]) -> None:
     wrong = "sk-wrong-9f8e7d6c5b4a"
     status, stdout, stderr = doctor({**server_env, "SILICONFLOW_API_KEY": wrong}, "doctor", "--json")
@@ -78,6 +70,7 @@ def test_a_wrong_key_fails_with_the_fix_and_is_never_printed(server_env: dict[st
     assert wrong not in stdout + stderr and wrong[3:11] not in stdout + stderr
 
 
+@pytest.mark.slow
 def test_no_key_fails_and_says_how_to_set_it(server_env: dict[str, str]) -> None:
     env = {name: value for name, value in server_env.items() if name != "SILICONFLOW_API_KEY"}
     status, report = doctor_json(env)
@@ -86,8 +79,9 @@ def test_no_key_fails_and_says_how_to_set_it(server_env: dict[str, str]) -> None
     assert verdicts(report)["endpoint"]["verdict"] == "ok"  # reachable without a key
 
 
+@pytest.mark.slow
 def test_an_unreachable_base_url_fails_the_endpoint_and_leaves_the_key_unchecked(server_env: dict[str, str]) -> None:
-    base = f"http://127.0.0.1:{closed_port()}/v1"
+    base = f"http://127.0.0.1:{unused_port()}/v1"
     status, report = doctor_json({**server_env, "SILICONFLOW_BASE_URL": base})
     checks = verdicts(report)
     assert status == 1 and report["ok"] is False
@@ -96,6 +90,7 @@ def test_an_unreachable_base_url_fails_the_endpoint_and_leaves_the_key_unchecked
     assert checks["key"]["verdict"] == "skip"
 
 
+@pytest.mark.slow
 def test_an_image_folder_that_cannot_be_created_fails(server_env: dict[str, str], tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -106,6 +101,7 @@ def test_an_image_folder_that_cannot_be_created_fails(server_env: dict[str, str]
     assert "SILICONFLOW_IMAGE_DIR" in folder["fix"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_image_folder_fails(server_env: dict[str, str], tmp_path: Path) -> None:
     folder = tmp_path / "read-only"
@@ -118,6 +114,7 @@ def test_a_read_only_image_folder_fails(server_env: dict[str, str], tmp_path: Pa
     assert status == 1 and "permission denied" in verdicts(report)["image folder"]["detail"]
 
 
+@pytest.mark.slow
 def test_an_existing_folder_is_probed_and_its_images_counted(server_env: dict[str, str], image_dir: Path) -> None:
     image_dir.mkdir()
     (image_dir / "a.png").write_bytes(b"x")
@@ -130,6 +127,7 @@ def test_an_existing_folder_is_probed_and_its_images_counted(server_env: dict[st
     assert sorted(path.name for path in image_dir.iterdir()) == ["a.png", "a.png.json", "b.jpg"]  # probe removed
 
 
+@pytest.mark.slow
 def test_a_retired_user_info_checks_the_key_with_the_model_list(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -141,6 +139,7 @@ def test_a_retired_user_info_checks_the_key_with_the_model_list(
     assert "balance unavailable" in key["detail"]
 
 
+@pytest.mark.slow
 def test_a_retired_user_info_with_a_wrong_key_is_still_a_wrong_key(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -150,6 +149,7 @@ def test_a_retired_user_info_with_a_wrong_key_is_still_a_wrong_key(
     assert status == 1 and verdicts(report)["key"]["verdict"] == "fail"
 
 
+@pytest.mark.slow
 def test_an_empty_balance_warns_but_free_models_still_generate(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -160,6 +160,7 @@ def test_an_empty_balance_warns_but_free_models_still_generate(
     assert "Kwai-Kolors/Kolors" in key["fix"]
 
 
+@pytest.mark.slow
 def test_a_gateway_without_the_default_model_warns(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     standin.state.withdrawn_models.add("Kwai-Kolors/Kolors")
     status, report = doctor_json(server_env)
@@ -168,6 +169,7 @@ def test_a_gateway_without_the_default_model_warns(standin: RunningStandIn, serv
     assert status == 0
 
 
+@pytest.mark.slow
 def test_a_bad_setting_is_a_failed_check_and_the_rest_still_runs(server_env: dict[str, str]) -> None:
     status, report = doctor_json({**server_env, "SILICONFLOW_TIMEOUT": "soon"})
     checks = verdicts(report)
@@ -182,6 +184,7 @@ def write_json(path: Path, document: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_client_configs_in_a_fake_home(server_env: dict[str, str], tmp_path: Path) -> None:
     home = Path(server_env["HOME"])
     bin_dir = tmp_path / "bin"  # a PATH with this server's command but no uvx
@@ -236,6 +239,7 @@ def test_client_configs_in_a_fake_home(server_env: dict[str, str], tmp_path: Pat
     assert copilot["verdict"] == "ok" and "Copilot's agent harness skips it: use envFile" in copilot["detail"]
 
 
+@pytest.mark.slow
 def test_a_claude_desktop_bundle_install_is_recognised(server_env: dict[str, str]) -> None:
     home = Path(server_env["HOME"])
     bundle = home / ".config" / "Claude" / "Claude Extensions" / "local.mcpb.siliconflow"
@@ -282,6 +286,7 @@ def test_windows_config_locations_follow_appdata(tmp_path: Path) -> None:
     assert str(appdata / "Claude" / "claude_desktop_config.json") in claude.detail
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_early_gets_no_traceback_and_the_verdict_stays(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -302,6 +307,7 @@ def test_a_reader_that_stops_early_gets_no_traceback_and_the_verdict_stays(
     assert "Traceback" not in errors and "BrokenPipe" not in errors
 
 
+@pytest.mark.slow
 def test_a_base_url_without_v1_is_not_an_image_api(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     status, report = doctor_json({**server_env, "SILICONFLOW_BASE_URL": standin.origin})
     endpoint = verdicts(report)["endpoint"]
@@ -311,6 +317,7 @@ def test_a_base_url_without_v1_is_not_an_image_api(standin: RunningStandIn, serv
     assert not standin.state.images  # nothing was generated
 
 
+@pytest.mark.slow
 def test_a_gateway_without_model_list_or_account_is_confirmed_by_an_empty_request(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -324,6 +331,7 @@ def test_a_gateway_without_model_list_or_account_is_confirmed_by_an_empty_reques
     assert standin.state.requests == [{}] and not standin.state.images  # refused: nothing generated, nothing paid
 
 
+@pytest.mark.slow
 def test_an_account_answer_that_is_not_json_still_checks_the_key(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -334,6 +342,7 @@ def test_an_account_answer_that_is_not_json_still_checks_the_key(
     assert key["verdict"] == "ok" and "balance unavailable" in key["detail"] and "expected format" in key["detail"]
 
 
+@pytest.mark.slow
 def test_a_stuck_account_lookup_is_bounded_and_the_key_checked_another_way(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -343,6 +352,7 @@ def test_a_stuck_account_lookup_is_bounded_and_the_key_checked_another_way(
     assert status == 0 and key["verdict"] == "ok" and "checked with GET /models" in key["detail"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pasted", ["sk-abc\u201cdef\u201d", "sk-abc def", "sk-abc\tdef", "sk-密钥"])
 def test_a_key_pasted_with_characters_no_header_can_carry_is_refused_before_any_request(
     standin: RunningStandIn, server_env: dict[str, str], pasted: str
@@ -354,6 +364,7 @@ def test_a_key_pasted_with_characters_no_header_can_carry_is_refused_before_any_
     assert standin.state.requests == []
 
 
+@pytest.mark.slow
 def test_a_config_saved_with_a_byte_order_mark_is_read(server_env: dict[str, str]) -> None:
     config = Path(server_env["HOME"]) / ".cursor" / "mcp.json"
     config.parent.mkdir(parents=True)
@@ -363,6 +374,7 @@ def test_a_config_saved_with_a_byte_order_mark_is_read(server_env: dict[str, str
     assert verdicts(report)["Cursor"]["verdict"] == "ok"
 
 
+@pytest.mark.slow
 def test_doctor_checks_a_bucket_image_store_the_way_generation_does(
     server_env: dict[str, str], s3_env: dict[str, str]
 ) -> None:

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import allow_loopback_as_public, first_text, stdio_params
+from tests.helpers import allow_loopback_as_public, edit, first_text, stdio_params
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio
@@ -23,11 +22,6 @@ def data_uri(data: bytes, mime_type: str) -> str:
     return f"data:{mime_type};base64,{base64.b64encode(data).decode()}"
 
 
-async def edit(settings: Settings, **arguments: object):
-    async with Client(build_server(settings)) as client:
-        return await client.call_tool("edit_image", {"prompt": "make it blue", **arguments})
-
-
 @pytest.fixture
 def inputs(tmp_path: Path) -> Path:
     folder = tmp_path / "inputs"
@@ -35,6 +29,7 @@ def inputs(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 async def test_local_png_over_stdio_reaches_the_provider_byte_for_byte(
     standin: RunningStandIn, server_env: dict[str, str], inputs: Path, image_dir: Path
 ) -> None:

@@ -12,12 +12,19 @@ from mcp import Client
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import first_text, stdio_params
+from tests.helpers import (
+    OWNER_TOKEN,
+    TOKEN_A,
+    TOKEN_B,
+    client_as,
+    first_text,
+    running_http_server,
+    stdio_params,
+    write_tokens,
+)
 from tests.images import encode
-from tests.test_http import running_http_server
-from tests.test_tenants import OWNER_TOKEN, TOKEN_A, TOKEN_B, client_as, write_tokens
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def made_image(result: CallToolResult) -> dict[str, Any]:

@@ -1,100 +1,24 @@
 """Clients nobody here wrote: the MCP Inspector CLI (npm) and langchain-mcp-adapters (MCP SDK 1.x).
 
-The suite provisions them itself from the package registries, pinned, into `.cache/` (reused locally). A test
-skips only where Node.js is absent; under CI a failed install is a failure, not a skip.
+The suite provisions them itself from the package registries, pinned, into `.cache/` (tests/external_tools.py).
+A test skips only where Node.js is absent; under CI a failed install is a failure, not a skip.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import server_command
-from tests.test_http import running_http_server
+from tests.external_tools import env_flags, inspector, parse, run_langchain
+from tests.helpers import ROOT, running_http_server, server_command
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache"
-INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
-MCPB = "@anthropic-ai/mcpb@2.1.2"
-LANGCHAIN_ADAPTERS = "langchain-mcp-adapters==0.3.2"
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 TOKEN = "inspector-token-5d1e"
 TOOLS = ["edit_image", "generate_image", "list_models"]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def node_bin() -> Path:
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("Node.js/npm are not installed: the MCP Inspector CLI and mcpb validator need them")
-    prefix = CACHE / "node"
-    bin_dir = prefix / "node_modules" / ".bin"
-    if not ((bin_dir / "mcp-inspector").exists() and (bin_dir / "mcpb").exists()):
-        prefix.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", INSPECTOR, MCPB],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            _unavailable(f"could not install {INSPECTOR} and {MCPB} from npm: {done.stderr[-1000:]}")
-    return bin_dir
-
-
-@pytest.fixture(scope="session")
-def langchain_python() -> Path:
-    return provisioned_venv("langchain-venv", (LANGCHAIN_ADAPTERS,), "import langchain_mcp_adapters.client")
-
-
-def provisioned_venv(name: str, packages: tuple[str, ...], check: str) -> Path:
-    """The Python of `.cache/<name>` holding `packages` (installed on first use); `check` proves it works."""
-    venv = CACHE / name
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    if not python.exists() or subprocess.run([str(python), "-c", check], capture_output=True).returncode != 0:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            _unavailable(f"could not install {' '.join(packages)}: {done.stderr[-1000:]}")
-    return python
-
-
-def inspector(node_bin: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(node_bin / "mcp-inspector"), "--cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, **(env or {})},
-        cwd=CACHE,
-    )
-
-
-def env_flags(env: dict[str, str]) -> list[str]:
-    return [flag for name, value in env.items() for flag in ("-e", f"{name}={value}")]
-
-
-def parse(done: subprocess.CompletedProcess[str]) -> Any:
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout[done.stdout.index("{") :])
 
 
 def test_inspector_lists_the_tools_over_stdio(node_bin: Path, server_env: dict[str, str]) -> None:
@@ -165,25 +89,6 @@ def test_mcpb_manifest_passes_the_official_validator(node_bin: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def run_langchain(python: Path, env: dict[str, str], arguments: dict[str, Any]) -> dict[str, Any]:
-    """Load the tools with langchain-mcp-adapters and invoke generate_image: {"tools": [...], "result": str}."""
-    return run_client_script(python, "langchain_generate.py", {"args": [], "arguments": arguments}, env)
-
-
-def run_client_script(python: Path, script: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Run tests/clients/<script> with the server's command and `env` added to `spec`; its last line's JSON."""
-    spec = {**spec, "command": server_command(), "env": {**env, "PATH": os.environ.get("PATH", "")}}
-    done = subprocess.run(
-        [str(python), str(ROOT / "tests" / "clients" / script), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return answer
 
 
 def test_langchain_loads_and_invokes_the_tools(

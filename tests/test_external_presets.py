@@ -1,7 +1,7 @@
 """The API reference's rules and the client presets through clients nobody here wrote.
 
 The MCP Inspector CLI (npm) and langchain-mcp-adapters (MCP SDK 1.x) are provisioned into `.cache/` by the
-fixtures in test_external_clients.py; these tests skip only where Node.js is absent (failing under CI).
+fixtures in conftest.py (tests/external_tools.py); these tests skip only where Node.js is absent (failing under CI).
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from typing import Any
 import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests import test_external_clients as external
-from tests.conftest import server_command
-from tests.test_external_clients import env_flags, inspector, parse
+from tests.external_tools import env_flags, inspector, parse, run_langchain
+from tests.helpers import server_command
 
-node_bin = external.node_bin  # the fixtures that provision the clients into .cache/
-langchain_python = external.langchain_python
-
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 FLUX = "black-forest-labs/FLUX.1-dev"
 
 
@@ -54,7 +51,7 @@ def test_inspector_sees_the_balance(node_bin: Path, standin: RunningStandIn, ser
 
 
 def langchain_result(python: Path, env: dict[str, str]) -> str:
-    return str(external.run_langchain(python, env, {"prompt": "a paper crane", "seed": 5})["result"])
+    return str(run_langchain(python, env, {"prompt": "a paper crane", "seed": 5})["result"])
 
 
 UNFETCHABLE_IMAGE_URL = "'url': 'siliconflow-image://"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -14,7 +13,7 @@ from mcp_types import CallToolResult
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.conftest import first_text
+from tests.helpers import first_text, generate
 
 pytestmark = pytest.mark.anyio
 
@@ -31,17 +30,6 @@ def published(image_dir: Path) -> list[Path]:
     return images
 
 
-async def generate(settings: Settings, messages: list[str] | None = None, **arguments: Any) -> CallToolResult:
-    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-        if messages is not None and message:
-            messages.append(message)
-
-    async with Client(build_server(settings)) as client:
-        return await client.call_tool(
-            "generate_image", {"prompt": "a storm", **arguments}, progress_callback=on_progress
-        )
-
-
 def served(standin: RunningStandIn) -> list[bytes]:
     return [image.data for image in sorted(standin.state.images.values(), key=lambda image: image.index)]
 
@@ -51,7 +39,7 @@ async def test_429_once_with_retry_after_is_retried_and_succeeds(
 ) -> None:
     standin.state.faults.append(Fault(status=429, retry_after=1))
     progress: list[str] = []
-    result = await generate(settings, progress)
+    result = await generate(settings, messages=progress)
     assert not result.is_error, first_text(result)
     assert len(standin.state.requests) == 2
     assert "retrying after HTTP 429 in 1 s" in progress
@@ -190,7 +178,7 @@ async def test_a_runaway_download_is_capped(standin: RunningStandIn, settings: S
 async def test_progress_reports_each_phase(standin: RunningStandIn, settings: Settings) -> None:
     standin.state.inference_delay = 2.5  # long enough for a heartbeat
     progress: list[str] = []
-    result = await generate(settings, progress, batch_size=2)
+    result = await generate(settings, messages=progress, batch_size=2)
     assert not result.is_error
     assert progress[0] == "waiting for the provider"
     assert progress.count("waiting for the provider") >= 2  # heartbeat repeated it while waiting

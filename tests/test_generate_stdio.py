@@ -15,9 +15,9 @@ from mcp_types import CallToolResult, ImageContent, ResourceLink
 from PIL import Image
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import blob_bytes, first_text, stdio_params
+from tests.helpers import blob_bytes, first_text, stdio_params
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 T = TypeVar("T")
 
 CLAUDE_DESKTOP_LIMIT = 1_048_576

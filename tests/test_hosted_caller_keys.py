@@ -18,11 +18,9 @@ from mcp_server_siliconflow_image.hosting.http import http_app
 from mcp_server_siliconflow_image.pipeline import execute
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import first_text
-from tests.test_http import free_port, running_http_server
-from tests.test_tenants import OWNER_TOKEN, USER_KEY, client_as
+from tests.helpers import OWNER_TOKEN, USER_KEY, client_as, first_text, running_http_server, unused_port
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 WRONG_KEY = "sk-someone-elses-revoked-key-42"
 
@@ -65,7 +63,7 @@ async def test_account_answers_are_kept_per_key(
 @contextmanager
 def serving_in_this_process(settings: Settings) -> Iterator[str]:
     """The HTTP app on loopback in a thread of the test's own process, so a test can make its code fail."""
-    port = free_port()
+    port = unused_port()
     app = http_app(build_server(settings), settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

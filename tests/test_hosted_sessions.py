@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.test_http import INITIALIZE, MCP_HEADERS, running_http_server
-from tests.test_tenants import OWNER_TOKEN, TOKEN_A, TOKEN_B, write_tokens
+from tests.helpers import INITIALIZE, MCP_HEADERS, OWNER_TOKEN, TOKEN_A, TOKEN_B, running_http_server, write_tokens
 
 LIST_RESOURCES = {"jsonrpc": "2.0", "id": 2, "method": "resources/list", "params": {}}
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+pytestmark = pytest.mark.slow
 
 
 def as_token(token: str, session: str | None = None) -> dict[str, str]:

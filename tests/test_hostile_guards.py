@@ -4,6 +4,7 @@ symlinks between check and read, symlinks planted in the image folder, and error
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import shutil
 from pathlib import Path
@@ -12,19 +13,13 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import inputs
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.conftest import allow_loopback_as_public, first_text, stdio_params
+from tests.helpers import allow_loopback_as_public, edit, first_text, stdio_params, unused_port
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio
-
-
-async def edit(settings: Settings, **arguments: object):
-    async with Client(build_server(settings)) as client:
-        return await client.call_tool("edit_image", {"prompt": "make it blue", **arguments})
 
 
 async def test_the_checked_address_is_the_one_connected_to(
@@ -133,6 +128,7 @@ async def test_errors_do_not_tell_which_files_exist_outside_the_allowed_folders(
     assert "outside the folders this server may read" in existing
 
 
+@pytest.mark.slow
 async def test_resources_never_follow_a_symlink_out_of_the_image_folder(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path, tmp_path: Path
 ) -> None:
@@ -147,3 +143,39 @@ async def test_resources_never_follow_a_symlink_out_of_the_image_folder(
         for name in ("20990101-000000-000000_seed1_1.png", "20990101-000000-000000_seed2_1.png"):
             with pytest.raises(MCPError):
                 await client.read_resource(f"siliconflow-image://images/{name}")
+
+
+async def test_an_image_path_under_an_unknown_user_home_is_a_clear_input_error(
+    standin: RunningStandIn, settings: Settings
+) -> None:
+    """`~nosuchuser/cat.png` (a home folder that cannot be found) is refused as a bad `image`, before any request,
+    not reported as an unexpected failure inside the server."""
+    result = await edit(settings, image="~nosuchuser-a10/cat.png")
+    assert result.is_error
+    text = first_text(result)
+    assert "failed unexpectedly" not in text and "RuntimeError" not in text, text
+    assert text.startswith("image"), text
+    assert standin.state.requests == []
+
+
+async def test_an_input_url_httpx_cannot_parse_is_a_clear_input_error(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An input URL that looks like a URL but cannot be fetched as one (a control character, or over 65536
+    characters long) is refused as a bad `image`, before any request, not reported as an unexpected failure."""
+    allow_loopback_as_public(monkeypatch)
+    port = unused_port()
+    for url in (f"http://127.0.0.1:{port}/a\x01b.png", f"http://127.0.0.1:{port}/" + "a" * 70_000):
+        result = await edit(settings, image=url)
+        assert result.is_error
+        text = first_text(result)
+        assert "failed unexpectedly" not in text and "InvalidURL" not in text, text[:300]
+        assert text.startswith("image"), text[:300]
+    assert standin.state.requests == []
+
+
+def test_a_site_local_ipv6_address_is_not_fetched() -> None:
+    """The deprecated IPv6 site-local range fec0::/10 (reserved, RFC 3879, still routed inside some networks) is
+    refused like every other non-public address, although Python 3.11's `is_global` calls it global."""
+    assert not inputs.address_allowed(ipaddress.ip_address("fec0::1"))
+    assert not inputs.address_allowed(ipaddress.ip_address("fec0::a9fe:a9fe"))

@@ -8,26 +8,17 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from mcp import Client
-from mcp_types import CallToolResult
 
-from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import execute as generation
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
-from tests.conftest import API_KEY, first_text
+from tests.helpers import API_KEY, first_text, generate, unused_port
 from tests.images import encode
 from tests.raw_client import RawStdioClient
 
 pytestmark = pytest.mark.anyio
-
-
-async def generate(settings: Settings, **arguments: Any) -> CallToolResult:
-    async with Client(build_server(settings)) as client:
-        return await client.call_tool("generate_image", {"prompt": "a storm", **arguments})
 
 
 def key_fragments(text: str) -> list[str]:
@@ -124,6 +115,7 @@ async def test_a_provider_error_echoing_the_key_past_the_cut_leaks_no_prefix(
     assert "Invalid token [redacted]..." in first_text(second)
 
 
+@pytest.mark.slow
 def test_no_failure_reads_error_executing_tool(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     """Raw JSON-RPC, so values the SDK client would never send (NaN, full-width digits) really arrive."""
     client = RawStdioClient(server_env)
@@ -181,3 +173,82 @@ async def test_inline_images_off_is_said_in_the_notes(standin: RunningStandIn, s
     assert any(
         "Inline images are off (SILICONFLOW_INLINE_MAX_BYTES=0)" in note for note in result.structured_content["notes"]
     )
+
+
+def key_runs(text: str, shortest: int = 8) -> list[str]:
+    """Every run of at least `shortest` consecutive characters of the key found in `text` (prefix or not)."""
+    return [
+        API_KEY[start:end]
+        for start in range(len(API_KEY))
+        for end in range(start + shortest, len(API_KEY) + 1)
+        if API_KEY[start:end] in text
+    ]
+
+
+def small_png_b64() -> str:
+    return base64.b64encode(encode("PNG", (32, 32))).decode()
+
+
+async def test_a_huge_retry_after_is_a_rate_limit_sentence_not_an_overflow(
+    standin: RunningStandIn, settings: Settings
+) -> None:
+    """A gateway asking to wait an absurd time (`Retry-After: 99999999999999`, past any date) gets the rate-limit
+    sentence naming HTTP 429 and Retry-After, once, without a retry: not an arithmetic overflow reported as an
+    unexpected failure inside the server."""
+    standin.state.faults.append(Fault(status=429, retry_after="99999999999999", times=9))
+    result = await generate(settings)
+    assert result.is_error
+    text = first_text(result)
+    assert "failed unexpectedly" not in text and "OverflowError" not in text, text
+    assert "HTTP 429" in text and "Retry-After" in text, text
+    assert len(standin.state.requests) == 1
+
+
+async def test_one_malformed_image_link_costs_only_that_image(standin: RunningStandIn, settings: Settings) -> None:
+    """A result link no HTTP client can parse (a control character in it) is reported as that image's failure;
+    the batch's other paid image, already delivered inline, is saved and returned."""
+    body = {"images": [{"b64_json": small_png_b64()}, {"url": f"http://127.0.0.1:{unused_port()}/a\x01b.png"}]}
+    standin.state.faults.append(Fault(status=200, body={**body, "seed": 5}))
+    result = await generate(settings, batch_size=2)
+    assert not result.is_error, first_text(result)
+    assert len(result.structured_content["images"]) == 1
+    assert [failure["index"] for failure in result.structured_content["failed"]] == [2]
+    assert Path(result.structured_content["images"][0]["path"]).is_file()
+
+
+async def test_a_batch_of_inline_images_each_under_the_limit_is_not_refused_as_too_large(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    """The size limit on the provider's answer grows with the batch: four base64 images, each under
+    SILICONFLOW_MAX_IMAGE_BYTES, make an answer larger than one image's limit, and all four are saved."""
+    images = [render_image("noise", "x", seed, (520, 520), 1)[0] for seed in range(4)]
+    assert all(len(data) < 1_000_000 for data in images)
+    body = {"images": [{"b64_json": base64.b64encode(data).decode()} for data in images], "seed": 9}
+    standin.state.faults.append(Fault(status=200, body=body))
+    result = await generate(dataclasses.replace(settings, max_download_bytes=1_000_000), batch_size=4)
+    assert not result.is_error, first_text(result)
+    saved = sorted(Path(image["path"]).read_bytes() for image in result.structured_content["images"])
+    assert saved == sorted(images)
+
+
+async def test_an_odd_timings_field_does_not_throw_away_the_paid_images(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    """Decorative fields of the answer are read leniently: a gateway formatting its timings
+    (`"timings": {"inference": "1.2s"}`) still gets its generated image saved, with the seed."""
+    body = {"images": [{"b64_json": small_png_b64()}], "seed": 7, "timings": {"inference": "1.2s"}}
+    standin.state.faults.append(Fault(status=200, body=body))
+    result = await generate(settings)
+    assert not result.is_error, first_text(result)
+    assert len(result.structured_content["images"]) == 1
+    assert result.structured_content["seed"] == 7
+
+
+async def test_a_key_echoed_across_two_lines_leaks_no_part_of_it(standin: RunningStandIn, settings: Settings) -> None:
+    """An error that echoes the key wrapped onto a second line (so its end stands alone, not after its prefix)
+    shows no run of eight or more of the key's characters."""
+    message = f"Invalid token {API_KEY[:14]}\n{API_KEY[14:]} (wrapped)"
+    standin.state.faults.append(Fault(status=401, body={"code": 20012, "message": message}))
+    result = await generate(settings)
+    assert result.is_error
+    assert key_runs(first_text(result)) == [], first_text(result)

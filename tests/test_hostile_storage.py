@@ -21,9 +21,10 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, render_image
+from mcp_server_siliconflow_image.stores import folder
 from mcp_server_siliconflow_image.stores import naming as storage
 from mcp_server_siliconflow_image.stores.folder import FolderStore
-from tests.conftest import first_text, stdio_params
+from tests.helpers import first_text, generate, stdio_params
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio
@@ -49,11 +50,6 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir() if entry.name.startswith(".")) if folder.exists() else []
 
 
-async def generate_stdio(env: dict[str, str], **arguments: object):
-    async with Client(stdio_params(env)) as client:
-        return await client.call_tool("generate_image", {"prompt": "a kite", **arguments})
-
-
 @pytest.mark.parametrize(
     ("folder", "cause"),
     [
@@ -71,7 +67,7 @@ async def test_an_unusable_image_folder_is_refused_before_paying(
         "relative": "images",
         "placeholder": "${user_config.image_dir}",
     }[folder]
-    result = await generate_stdio({**server_env, "SILICONFLOW_IMAGE_DIR": value})
+    result = await generate(stdio_params({**server_env, "SILICONFLOW_IMAGE_DIR": value}), prompt="a kite")
     assert result.is_error
     text = first_text(result)
     assert "SILICONFLOW_IMAGE_DIR" in text and cause in text and "Nothing was sent to the provider" in text
@@ -79,33 +75,39 @@ async def test_an_unusable_image_folder_is_refused_before_paying(
     assert standin.state.requests == []  # not a credit spent
 
 
+@pytest.mark.slow
 async def test_a_read_only_folder_is_refused_before_paying(
     standin: RunningStandIn, server_env: dict[str, str], tmp_path: Path
 ) -> None:
     with tmpfs(tmp_path / "ro", "1m", read_only=True) as folder:
-        result = await generate_stdio({**server_env, "SILICONFLOW_IMAGE_DIR": str(folder)})
+        result = await generate(stdio_params({**server_env, "SILICONFLOW_IMAGE_DIR": str(folder)}), prompt="a kite")
     assert result.is_error and "read-only file system" in first_text(result)
     assert standin.state.requests == []
 
 
+@pytest.mark.slow
 async def test_a_full_disk_is_refused_before_paying(
     standin: RunningStandIn, server_env: dict[str, str], tmp_path: Path
 ) -> None:
     with tmpfs(tmp_path / "full", "64k") as folder:
         with contextlib.suppress(OSError):
             (folder / "filler").write_bytes(b"x" * 1024 * 1024)
-        result = await generate_stdio({**server_env, "SILICONFLOW_IMAGE_DIR": str(folder)})
+        result = await generate(stdio_params({**server_env, "SILICONFLOW_IMAGE_DIR": str(folder)}), prompt="a kite")
     assert result.is_error and "the disk is full" in first_text(result)
     assert standin.state.requests == []
 
 
+@pytest.mark.slow
 async def test_a_disk_that_fills_mid_batch_keeps_what_fits_and_says_how_to_rescue_the_rest(
     standin: RunningStandIn, server_env: dict[str, str], tmp_path: Path
 ) -> None:
     standin.state.image_kind = "noise"  # incompressible: 512x512 is ~790 KB each
     with tmpfs(tmp_path / "small", "2m") as folder:
-        result = await generate_stdio(
-            {**server_env, "SILICONFLOW_IMAGE_DIR": str(folder)}, batch_size=4, image_size="512x512"
+        result = await generate(
+            stdio_params({**server_env, "SILICONFLOW_IMAGE_DIR": str(folder)}),
+            prompt="a kite",
+            batch_size=4,
+            image_size="512x512",
         )
         saved = result.structured_content["images"] if result.structured_content else []
         failed = result.structured_content["failed"] if result.structured_content else []
@@ -145,7 +147,7 @@ async def test_an_undecodable_image_is_saved_but_never_sent_inline(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path, kind: str, problem: str
 ) -> None:
     standin.state.faults.append(Fault(target="download", kind=kind, index=2))
-    result = await generate_stdio(server_env, batch_size=3, seed=5)
+    result = await generate(stdio_params(server_env), prompt="a kite", batch_size=3, seed=5)
     assert not result.is_error, first_text(result)
     images = result.structured_content["images"]
     assert [image["inline"] for image in images] == ["original", "none", "original"]
@@ -157,12 +159,13 @@ async def test_an_undecodable_image_is_saved_but_never_sent_inline(
     assert problem in first_text(result) and images[1]["path"] in first_text(result)
 
 
+@pytest.mark.slow
 async def test_a_broken_image_that_would_need_a_preview_is_not_sent_either(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
     standin.state.image_kind = "noise"  # 3 MB originals: every image block is a preview
     standin.state.faults.append(Fault(target="download", kind="corrupt"))
-    result = await generate_stdio(server_env)
+    result = await generate(stdio_params(server_env), prompt="a kite")
     assert not result.is_error
     [image] = result.structured_content["images"]
     assert image["inline"] == "none" and "cannot be decoded" in image["problem"]
@@ -177,6 +180,7 @@ def old_partial(folder: Path, name: str, data: bytes, age: float = 7200) -> Path
     return path
 
 
+@pytest.mark.slow
 async def test_at_start_stale_partials_are_rescued_or_removed_but_live_ones_are_left(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
 ) -> None:
@@ -211,3 +215,39 @@ def test_without_hard_links_a_save_still_never_overwrites(tmp_path: Path, monkey
     assert (a.path.name, b.path.name) == ("same.png", "same-2.png")
     assert (a.path.read_bytes(), b.path.read_bytes()) == (first, second)
     assert leftovers(tmp_path) == []
+
+
+def test_a_partial_still_hard_linked_to_its_published_image_is_not_recovered_twice(image_dir: Path) -> None:
+    """A server killed while publishing (the image already linked to its final name, the temporary name not yet
+    removed) leaves the temporary name as a second link to the published image. The next start removes it
+    instead of rescuing it: the folder holds the paid image once, not again as an interrupted download."""
+    image_dir.mkdir(parents=True)
+    published = image_dir / "20260101-000000-000000_seed1_1.png"
+    published.write_bytes(encode("PNG", (64, 64)))
+    temp = image_dir / ".0123456789abcdef.partial"
+    os.link(published, temp)
+    old = published.stat().st_mtime - 7200
+    os.utime(temp, (old, old))
+    FolderStore(image_dir).recover_partials()
+    assert sorted(path.name for path in image_dir.iterdir()) == [published.name]
+
+
+def test_a_rescued_partial_whose_record_cannot_be_written_is_not_rescued_again_at_every_start(
+    image_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk with room for a rescued image but not for its record (the .json sidecar) still ends the partial:
+    three restarts leave one rescued image, not one more copy of it per start."""
+    image_dir.mkdir(parents=True)
+    temp = image_dir / ".fedcba9876543210.partial"
+    temp.write_bytes(encode("PNG", (64, 64)))
+    old = temp.stat().st_mtime - 7200
+    os.utime(temp, (old, old))
+
+    def disk_full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(folder, "write_sidecar", disk_full)
+    for _ in range(3):  # three restarts
+        folder.FolderStore(image_dir).recover_partials()
+    images = [path.name for path in image_dir.iterdir() if path.suffix == ".png"]
+    assert len(images) == 1, images

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -19,50 +18,19 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import ResourceLink
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import blob_bytes, first_text, server_command, wait_until_serving
+from tests.helpers import (
+    INITIALIZE,
+    MCP_HEADERS,
+    blob_bytes,
+    first_text,
+    running_http_server,
+    server_command,
+    unused_port,
+)
 from tests.images import encode
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 TOKEN = "mcp-token-for-tests-7f3a"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def running_http_server(
-    env: dict[str, str], *args: str, cwd: Path | None = None, log: Path | None = None
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The server as a real subprocess over HTTP; `cwd` is its working directory, `log` a file for its stderr."""
-    port = free_port()
-    with open(log if log is not None else os.devnull, "wb") as log_file:
-        process = subprocess.Popen(
-            [server_command(), "--transport", "http", "--port", str(port), *args],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE if log is None else log_file,
-            cwd=cwd,
-        )
-    base = f"http://127.0.0.1:{port}"
-    wait_until_serving(f"{base}/healthz", process)
-    try:
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=15)
-
-
 HttpServer = Callable[..., AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]]
 
 
@@ -128,7 +96,7 @@ async def test_allowed_host_lets_a_real_hostname_through(standin: RunningStandIn
 
 def test_refuses_to_listen_beyond_loopback_without_a_token(server_env: dict[str, str]) -> None:
     done = subprocess.run(
-        [server_command(), "--transport", "http", "--host", "0.0.0.0", "--port", str(free_port())],
+        [server_command(), "--transport", "http", "--host", "0.0.0.0", "--port", str(unused_port())],
         env={**os.environ, **server_env},
         capture_output=True,
         text=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,9 @@ from mcp import Client
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.settings import DEFAULT_BASE_URL, ENV_VARIABLES
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import stdio_params
+from tests.helpers import ROOT, stdio_params
 
 pytestmark = pytest.mark.anyio
-ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "manifests"
 DISTRIBUTION = "mcp-server-siliconflow-image"
 TOOLS = {"generate_image", "edit_image", "list_models"}
@@ -60,6 +58,7 @@ def test_launch_entries_use_uvx_and_known_variables(manifest: str, entry: dict[s
     assert "SILICONFLOW_API_KEY" in entry["env"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("manifest", "entry"), launch_entries(), ids=[name for name, _ in launch_entries()])
 async def test_each_launch_entry_starts_a_server_with_the_three_tools(
     standin: RunningStandIn, server_env: dict[str, str], manifest: str, entry: dict[str, Any]

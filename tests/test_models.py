@@ -11,18 +11,13 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.provider.catalog import MODELS
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import first_text
+from tests.helpers import call_tool, first_text
 
 pytestmark = pytest.mark.anyio
 
 
-async def call(settings: Settings, tool: str, arguments: dict[str, object]):
-    async with Client(build_server(settings)) as client:
-        return await client.call_tool(tool, arguments)
-
-
 async def test_without_a_key_the_catalog_answers_and_says_so(standin: RunningStandIn, settings: Settings) -> None:
-    result = await call(dataclasses.replace(settings, api_key=None), "list_models", {})
+    result = await call_tool(dataclasses.replace(settings, api_key=None), "list_models", {})
     assert not result.is_error
     listing = result.structured_content
     assert listing["source"] == "catalog"
@@ -41,7 +36,7 @@ async def test_live_list_adds_unknown_models_and_drops_withdrawn_ones(
 ) -> None:
     standin.state.extra_models = {"vendor/Brand-New-Image": "text-to-image"}
     standin.state.withdrawn_models = {"black-forest-labs/FLUX.1-pro"}
-    listing = (await call(settings, "list_models", {})).structured_content
+    listing = (await call_tool(settings, "list_models", {})).structured_content
     ids = [model["id"] for model in listing["models"]]
     assert listing["source"] == "live"
     assert "vendor/Brand-New-Image" in ids and "black-forest-labs/FLUX.1-pro" not in ids
@@ -51,7 +46,7 @@ async def test_live_list_adds_unknown_models_and_drops_withdrawn_ones(
 
 
 async def test_capability_filter(standin: RunningStandIn, settings: Settings) -> None:
-    listing = (await call(settings, "list_models", {"capability": "image-to-image"})).structured_content
+    listing = (await call_tool(settings, "list_models", {"capability": "image-to-image"})).structured_content
     assert [model["id"] for model in listing["models"]] == [
         "Kwai-Kolors/Kolors",
         "Qwen/Qwen-Image-Edit",
@@ -60,7 +55,7 @@ async def test_capability_filter(standin: RunningStandIn, settings: Settings) ->
 
 
 async def test_a_bad_capability_is_refused_with_the_choices(standin: RunningStandIn, settings: Settings) -> None:
-    result = await call(settings, "list_models", {"capability": "video"})
+    result = await call_tool(settings, "list_models", {"capability": "video"})
     assert result.is_error
     assert "capability must be one of 'text-to-image', 'image-to-image'" in first_text(result)
 
@@ -87,7 +82,7 @@ async def test_the_live_list_is_cached(standin: RunningStandIn, settings: Settin
 
 
 async def test_unknown_model_is_refused_with_close_matches(standin: RunningStandIn, settings: Settings) -> None:
-    result = await call(settings, "generate_image", {"prompt": "x", "model": "black-forest-labs/FLUX.1-shnell"})
+    result = await call_tool(settings, "generate_image", {"prompt": "x", "model": "black-forest-labs/FLUX.1-shnell"})
     assert result.is_error
     text = first_text(result)
     assert "Unknown model 'black-forest-labs/FLUX.1-shnell'" in text
@@ -98,7 +93,7 @@ async def test_unknown_model_is_refused_with_close_matches(standin: RunningStand
 
 async def test_withdrawn_catalog_model_is_refused_before_spending(standin: RunningStandIn, settings: Settings) -> None:
     standin.state.withdrawn_models = {"Qwen/Qwen-Image"}
-    result = await call(settings, "generate_image", {"prompt": "x", "model": "Qwen/Qwen-Image"})
+    result = await call_tool(settings, "generate_image", {"prompt": "x", "model": "Qwen/Qwen-Image"})
     assert result.is_error and "does not list it" in first_text(result)
     assert standin.state.requests == []
 
@@ -107,7 +102,7 @@ async def test_unknown_live_model_is_callable_with_arguments_unchanged(
     standin: RunningStandIn, settings: Settings
 ) -> None:
     standin.state.extra_models = {"vendor/Brand-New-Image": "text-to-image"}
-    result = await call(settings, "generate_image", {"prompt": "x", "model": "vendor/Brand-New-Image", "cfg": 3})
+    result = await call_tool(settings, "generate_image", {"prompt": "x", "model": "vendor/Brand-New-Image", "cfg": 3})
     assert not result.is_error
     assert standin.state.requests == [{"model": "vendor/Brand-New-Image", "prompt": "x", "cfg": 3}]
     assert "not in the built-in catalog" in result.structured_content["notes"][0]
@@ -155,7 +150,7 @@ async def test_each_family_gets_its_arguments(
     sent: dict[str, object],
     dropped: str,
 ) -> None:
-    result = await call(settings, "generate_image", {"prompt": "x", "model": model, **arguments})
+    result = await call_tool(settings, "generate_image", {"prompt": "x", "model": model, **arguments})
     assert not result.is_error, first_text(result)
     assert standin.state.requests == [{"model": model, "prompt": "x", **sent}]
     assert f"does not accept them: {dropped}." in " ".join(result.structured_content["notes"])
@@ -173,13 +168,13 @@ async def test_a_model_that_rejects_an_argument_is_reported(standin: RunningStan
             body={"code": 20015, "message": "negative_prompt is not supported", "data": None},
         )
     )
-    result = await call(settings, "generate_image", {"prompt": "x", "negative_prompt": "dogs"})
+    result = await call_tool(settings, "generate_image", {"prompt": "x", "negative_prompt": "dogs"})
     assert result.is_error
     assert "HTTP 400 (provider code 20015): negative_prompt is not supported" in first_text(result)
 
 
 async def test_generate_refuses_an_edit_only_model(standin: RunningStandIn, settings: Settings) -> None:
-    result = await call(settings, "generate_image", {"prompt": "x", "model": "Qwen/Qwen-Image-Edit-2509"})
+    result = await call_tool(settings, "generate_image", {"prompt": "x", "model": "Qwen/Qwen-Image-Edit-2509"})
     assert result.is_error
     assert "does not do text-to-image (use it with edit_image)" in first_text(result)
     assert standin.state.requests == []
@@ -187,7 +182,7 @@ async def test_generate_refuses_an_edit_only_model(standin: RunningStandIn, sett
 
 async def test_compatible_gateway_short_ids_and_prompt_enhancement(standin: RunningStandIn, settings: Settings) -> None:
     standin.state.models_route = False  # like the 002_ gateway
-    result = await call(
+    result = await call_tool(
         settings,
         "generate_image",
         {"prompt": "x", "model": "FLUX.1-schnell", "image_size": "1024x576", "prompt_enhancement": True},

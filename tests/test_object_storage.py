@@ -23,9 +23,8 @@ from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from mcp_server_siliconflow_image.stores import naming as storage
 from mcp_server_siliconflow_image.stores.bucket import BucketStore
-from tests.conftest import blob_bytes, bucket_objects, first_text
+from tests.helpers import blob_bytes, bucket_objects, first_text, running_http_server, unused_port
 from tests.images import encode
-from tests.test_http import running_http_server
 
 pytestmark = pytest.mark.anyio
 
@@ -46,6 +45,7 @@ def files_under(*folders: Path) -> list[Path]:
     return [path for folder in folders for path in folder.rglob("*") if path.is_file()]
 
 
+@pytest.mark.slow
 async def test_two_stateless_replicas_share_one_bucket(
     standin: RunningStandIn, server_env: dict[str, str], s3_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -180,12 +180,6 @@ async def test_listing_is_newest_first_paged_and_shows_only_finished_images(
     assert not settings.image_dir.exists()
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # closed again when the block ends: nothing listens there
-
-
 @pytest.mark.parametrize("problem", ["unreachable", "no such bucket"])
 async def test_a_store_that_cannot_take_images_is_refused_before_the_provider_is_paid(
     standin: RunningStandIn,
@@ -196,7 +190,7 @@ async def test_a_store_that_cannot_take_images_is_refused_before_the_provider_is
 ) -> None:
     bucket = s3_env["S3_BUCKET"]
     if problem == "unreachable":
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{unused_port()}")
     else:
         bucket = "no-such-bucket-here"
     hosted = replace(settings, image_store=f"s3://{bucket}/team")

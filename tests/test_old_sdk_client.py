@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
+from tests.external_tools import provisioned_venv, run_client_script
 from tests.images import encode
-from tests.test_external_clients import provisioned_venv, run_client_script
 
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 OLD_SDK = ("mcp==1.9.4", "pydantic==2.10.6")
 
 

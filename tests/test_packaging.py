@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from mcp_server_siliconflow_image import __version__
-from tests.packaging_tools import ROOT, tools_bin, uv_environment
+from tests.helpers import ROOT
+from tests.packaging_tools import tools_bin, uv_environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 NAME = "mcp_server_siliconflow_image"
 REPOSITORY = "https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image"
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import select
 from pathlib import Path
 
 import pytest
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.raw_client import RawStdioClient
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
@@ -63,3 +66,33 @@ def test_a_whole_result_with_two_3mb_images_is_under_1mib_on_the_wire(
     wire = next(line for line in client.raw_lines if json.loads(line).get("id") == 2)
     assert len(wire) < 1_048_576
     assert sum(len(data.data) for data in standin.state.images.values()) > 6_000_000
+
+
+def test_every_tools_call_gets_an_answer_even_with_odd_json(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    """Every tools/call line gets an answer (a result or a JSON-RPC error) within 10 s, even when its JSON is
+    valid but odd: a lone surrogate escape (a prompt cut inside an emoji, as JSON.stringify writes "\\ud83d"),
+    or an integer longer than Python's 4300-digit limit. An unanswered request leaves the client waiting forever."""
+    client = RawStdioClient(server_env)
+    lines = [
+        '{"jsonrpc": "2.0", "id": 201, "method": "tools/call", '
+        '"params": {"name": "generate_image", "arguments": {"prompt": "a kite \\ud83d"}}}',
+        '{"jsonrpc": "2.0", "id": 202, "method": "tools/call", '
+        '"params": {"name": "generate_image", "arguments": {"prompt": "x", "batch_size": 1' + "0" * 5000 + "}}}",
+    ]
+    unanswered: list[int] = []
+    try:
+        client.handshake()
+        for request_id, line in zip((201, 202), lines, strict=True):
+            client.process.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
+            client.process.stdin.flush()  # type: ignore[union-attr]
+            ready, _, _ = select.select([client.process.stdout], [], [], 10)  # type: ignore[type-var]
+            if not ready:
+                unanswered.append(request_id)
+                continue
+            answer = client.read_until(request_id)
+            assert "result" in answer or "error" in answer
+    finally:
+        client.close()
+    assert unanswered == [], f"requests {unanswered} got no answer within 10 s"

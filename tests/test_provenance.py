@@ -12,7 +12,7 @@ from mcp import Client
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import API_KEY
+from tests.helpers import API_KEY
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio

@@ -5,29 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mcp import Client
 from mcp_types import ImageContent
 
-from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.conftest import API_KEY, first_text
+from tests.helpers import API_KEY, first_text, generate, unused_port
 
 pytestmark = pytest.mark.anyio
 
 
-async def generate(standin: RunningStandIn, tmp_path: Path, **arguments: object):
-    settings = Settings(api_key=Secret(API_KEY), base_url=standin.base_url, image_dir=tmp_path, retry_base_delay=0.01)
-    async with Client(build_server(settings)) as client:
-        return await client.call_tool("generate_image", {"prompt": "a boat", **arguments})
-
-
 @pytest.mark.parametrize("shape", ["images", "data", "b64_json"])
 async def test_every_response_shape_gives_the_same_saved_bytes(
-    standin: RunningStandIn, tmp_path: Path, shape: str
+    standin: RunningStandIn, settings: Settings, shape: str
 ) -> None:
     standin.state.response_shape = shape  # type: ignore[assignment]
-    result = await generate(standin, tmp_path, seed=9)
+    result = await generate(settings, prompt="a boat", seed=9)
     assert not result.is_error, result.content
     from mcp_server_siliconflow_image.standin import render_image
 
@@ -35,10 +27,10 @@ async def test_every_response_shape_gives_the_same_saved_bytes(
     assert Path(result.structured_content["images"][0]["path"]).read_bytes() == expected
 
 
-async def test_a_jpeg_served_as_octet_stream_is_saved_as_jpeg(standin: RunningStandIn, tmp_path: Path) -> None:
+async def test_a_jpeg_served_as_octet_stream_is_saved_as_jpeg(standin: RunningStandIn, settings: Settings) -> None:
     standin.state.image_kind = "jpeg"
     standin.state.content_type = "application/octet-stream"
-    result = await generate(standin, tmp_path)
+    result = await generate(settings)
     image = result.structured_content["images"][0]
     assert image["mime_type"] == "image/jpeg" and image["path"].endswith(".jpg")
     assert [b.mime_type for b in result.content if isinstance(b, ImageContent)] == ["image/jpeg"]
@@ -58,54 +50,53 @@ async def test_a_jpeg_served_as_octet_stream_is_saved_as_jpeg(standin: RunningSt
     ],
 )
 async def test_provider_errors_say_what_happened_and_what_to_do(
-    standin: RunningStandIn, tmp_path: Path, status: int, expected: str
+    standin: RunningStandIn, settings: Settings, image_dir: Path, status: int, expected: str
 ) -> None:
     standin.state.faults.append(Fault(status=status, times=10))
-    result = await generate(standin, tmp_path)
+    result = await generate(settings)
     assert result.is_error
     assert expected in first_text(result)
-    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
+    assert not image_dir.exists() or list(image_dir.iterdir()) == []
 
 
-async def test_gateway_error_shape_is_understood(standin: RunningStandIn, tmp_path: Path) -> None:
+async def test_gateway_error_shape_is_understood(standin: RunningStandIn, settings: Settings) -> None:
     standin.state.faults.append(
         Fault(status=400, body={"error": {"code": "invalid_size", "message": "size 10x10 unsupported"}})
     )
-    result = await generate(standin, tmp_path)
+    result = await generate(settings)
     assert "(provider code invalid_size): size 10x10 unsupported" in first_text(result)
 
 
-async def test_an_error_that_echoes_the_key_is_redacted(standin: RunningStandIn, tmp_path: Path) -> None:
+async def test_an_error_that_echoes_the_key_is_redacted(standin: RunningStandIn, settings: Settings) -> None:
     standin.state.faults.append(Fault(status=401, body={"code": 20012, "message": f"bad token {API_KEY}"}))
-    result = await generate(standin, tmp_path)
+    result = await generate(settings)
     assert API_KEY not in first_text(result)
     assert "bad token [redacted]" in first_text(result)
 
 
 async def test_unreachable_provider_is_explained(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     settings = Settings(
-        api_key=Secret(API_KEY), base_url=f"http://127.0.0.1:{port}/v1", image_dir=tmp_path, retry_base_delay=0.01
+        api_key=Secret(API_KEY),
+        base_url=f"http://127.0.0.1:{unused_port()}/v1",
+        image_dir=tmp_path,
+        retry_base_delay=0.01,
     )
-    async with Client(build_server(settings)) as client:
-        result = await client.call_tool("generate_image", {"prompt": "x"})
+    result = await generate(settings, prompt="x")
     assert result.is_error
     assert "Could not reach the provider" in first_text(result) and "SILICONFLOW_BASE_URL" in first_text(result)
 
 
-async def test_one_broken_link_does_not_cost_the_other_images(standin: RunningStandIn, tmp_path: Path) -> None:
+async def test_one_broken_link_does_not_cost_the_other_images(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
     standin.state.faults.append(Fault(target="download", kind="html", index=2))
-    result = await generate(standin, tmp_path, batch_size=3)
+    result = await generate(settings, batch_size=3)
     assert not result.is_error
     structured = result.structured_content
     assert len(structured["images"]) == 2
     assert structured["failed"][0]["index"] == 2
     assert "did not return an image" in structured["failed"][0]["error"]
-    assert len(list(tmp_path.glob("*.png"))) == 2
+    assert len(list(image_dir.glob("*.png"))) == 2
 
 
 async def test_user_info_reports_the_accounts_balance(standin: RunningStandIn, tmp_path: Path) -> None:

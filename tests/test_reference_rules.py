@@ -19,12 +19,13 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline.fanout import fan_out_seeds
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.conftest import first_text, stdio_params
+from tests.helpers import first_text, stdio_params
 
 pytestmark = pytest.mark.anyio
 FLUX = "black-forest-labs/FLUX.1-dev"
 
 
+@pytest.mark.slow
 async def test_flux_batch_of_three_is_three_requests_with_three_seeds(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:
@@ -118,6 +119,7 @@ async def test_a_rate_limited_fan_out_gives_up_within_the_timeout(standin: Runni
     assert len(standin.state.requests) <= 6
 
 
+@pytest.mark.slow
 async def test_a_provider_error_quotes_its_trace_id(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     standin.state.faults.append(Fault(status=400, body={"code": 20015, "message": "bad size", "data": None}))
     async with Client(stdio_params(server_env)) as client:
@@ -136,6 +138,7 @@ async def test_a_403_says_what_it_usually_means_on_siliconflow(standin: RunningS
     assert result.is_error and "real-name verification" in text and "balance" in text and "trace id" in text
 
 
+@pytest.mark.slow
 async def test_qwen_image_3_2_maps_to_1584x1056(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     async with Client(stdio_params(server_env)) as client:
         wide = await client.call_tool(
@@ -152,6 +155,7 @@ async def test_qwen_image_3_2_maps_to_1584x1056(standin: RunningStandIn, server_
     assert tall.structured_content["images"][0]["height"] == 1584
 
 
+@pytest.mark.slow
 async def test_list_models_reports_the_balance_cached(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     standin.state.balance = "12.34"
     async with Client(stdio_params(server_env)) as client:

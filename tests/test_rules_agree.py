@@ -26,7 +26,7 @@ from mcp_server_siliconflow_image.provider.client import create_http_client
 from mcp_server_siliconflow_image.settings import OPTIONS, Settings, SettingsError
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from mcp_server_siliconflow_image.stores.folder import FolderStore
-from tests.conftest import server_command
+from tests.helpers import server_command
 from tests.raw_client import RawStdioClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +85,7 @@ def closed_port() -> int:
 # --- the key ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", UNUSABLE_KEYS.values(), ids=UNUSABLE_KEYS.keys())
 def test_server_doctor_and_header_refuse_the_same_keys_in_the_same_words(
     any_key_standin: RunningStandIn, server_env: dict[str, str], key: str
@@ -118,6 +119,7 @@ def test_server_doctor_and_header_refuse_the_same_keys_in_the_same_words(
     assert key not in output + stderr
 
 
+@pytest.mark.slow
 def test_a_usable_key_is_taken_by_every_caller(any_key_standin: RunningStandIn, server_env: dict[str, str]) -> None:
     assert key_problem(GOOD_KEY) is None and header_verdict(GOOD_KEY) is None
     status, report, _ = run_doctor({**server_env, "SILICONFLOW_API_KEY": GOOD_KEY})
@@ -142,6 +144,7 @@ def test_redaction_hides_url_passwords_and_key_fragments() -> None:
     assert "https://team:[redacted]@gateway.example/v1/models" in shown
 
 
+@pytest.mark.slow
 def test_doctor_never_prints_the_gateway_password(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     base = standin.base_url.replace("http://", "http://team:gw-pass-7731@")
     _, report, output = run_doctor({**server_env, "SILICONFLOW_BASE_URL": base})
@@ -149,6 +152,7 @@ def test_doctor_never_prints_the_gateway_password(standin: RunningStandIn, serve
     assert "team:[redacted]@127.0.0.1" in verdict(report, "endpoint")["detail"]
 
 
+@pytest.mark.slow
 def test_results_and_logs_never_show_the_gateway_password(server_env: dict[str, str]) -> None:
     base = f"http://team:gw-pass-7731@127.0.0.1:{closed_port()}/v1"
     client = RawStdioClient({**server_env, "SILICONFLOW_BASE_URL": base}, "--log-level", "DEBUG")
@@ -188,6 +192,7 @@ def test_a_value_refused_as_a_variable_is_refused_as_a_flag(field: str, tmp_path
     assert str(by_flag.value) == str(by_variable.value).replace(option.variable, option.flag)
 
 
+@pytest.mark.slow
 def test_a_nan_timeout_flag_stops_the_server_naming_the_flag() -> None:
     done = subprocess.run(
         [server_command(), "--timeout", "nan"],
@@ -214,6 +219,7 @@ def test_every_documented_variable_has_its_flag_in_help() -> None:
 # --- the configuration page ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_configuration_page_is_generated_from_the_settings_table() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "docs" / "generate.py"), "--check"], capture_output=True, text=True, timeout=60
@@ -229,6 +235,7 @@ def test_the_configuration_page_is_generated_from_the_settings_table() -> None:
 # --- the image folder ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["relative", "placeholder", "under a file"])
 def test_doctor_judges_the_folder_by_the_probe_generation_uses(
     server_env: dict[str, str], tmp_path: Path, kind: str
@@ -247,6 +254,7 @@ def test_doctor_judges_the_folder_by_the_probe_generation_uses(
     assert not (Path(server_env["HOME"]) / "images").exists()
 
 
+@pytest.mark.slow
 def test_doctor_counts_the_images_the_server_lists(server_env: dict[str, str], image_dir: Path) -> None:
     image_dir.mkdir()
     for name in ("a.png", "b.jpg", "c.webp", "d.jpeg", ".e.png", "f.png.partial", "g.png.json"):

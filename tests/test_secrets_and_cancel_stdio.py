@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.conftest import API_KEY
+from tests.helpers import API_KEY
 from tests.raw_client import RawStdioClient
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_key_appears_in_no_output_and_no_log(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from mcp_server_siliconflow_image.cli import build_parser, settings_from_args
-from mcp_server_siliconflow_image.settings import ENV_VARIABLES, Settings, SettingsError, default_image_dir
+from mcp_server_siliconflow_image.settings import ENV_VARIABLES, Secret, Settings, SettingsError, default_image_dir
+from mcp_server_siliconflow_image.standin import RunningStandIn
+from tests.helpers import API_KEY, first_text, generate
 
 
 def test_defaults_match_the_contract() -> None:
@@ -102,3 +105,24 @@ def test_default_image_dir_is_never_the_working_directory(monkeypatch: pytest.Mo
 def test_input_dirs_default_by_transport(tmp_path: Path) -> None:
     assert Settings(image_dir=tmp_path, transport="http").allowed_input_dirs() == ()
     assert Settings(image_dir=tmp_path).allowed_input_dirs() == (Path.home(), tmp_path)
+
+
+def test_a_timeout_of_nan_stops_the_server_at_start() -> None:
+    """SILICONFLOW_TIMEOUT=nan is a bad value like any other: it stops the server at start, naming the variable,
+    instead of starting one whose every deadline is NaN."""
+    with pytest.raises(SettingsError, match="SILICONFLOW_TIMEOUT"):
+        Settings.load({"SILICONFLOW_TIMEOUT": "nan"})
+
+
+@pytest.mark.anyio
+async def test_an_invisible_character_in_the_key_is_named_not_an_unexpected_failure(
+    standin: RunningStandIn, settings: Settings
+) -> None:
+    """A key pasted with a zero-width space (which strip() keeps, and no HTTP header can carry) is named as a
+    SILICONFLOW_API_KEY problem before any request, not reported as an unexpected failure inside the server."""
+    result = await generate(dataclasses.replace(settings, api_key=Secret(API_KEY + "\u200b")))
+    assert result.is_error
+    text = first_text(result)
+    assert "failed unexpectedly" not in text and "UnicodeEncodeError" not in text, text
+    assert "SILICONFLOW_API_KEY" in text, text
+    assert standin.state.requests == []

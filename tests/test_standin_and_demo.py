@@ -14,13 +14,12 @@ import pytest
 
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
-from tests.conftest import API_KEY, server_command, wait_until_serving
-from tests.test_http import free_port
+from tests.helpers import API_KEY, server_command, unused_port, wait_until_serving
 
 
 @pytest.fixture
 def standin_process() -> Iterator[str]:
-    port = free_port()
+    port = unused_port()
     process = subprocess.Popen(
         [server_command(), "stand-in", "--port", str(port), "--key", "sk-ci"],
         stdout=subprocess.DEVNULL,
@@ -33,6 +32,7 @@ def standin_process() -> Iterator[str]:
     process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_stand_in_command_speaks_the_providers_api(standin_process: str) -> None:
     auth = {"Authorization": "Bearer sk-ci"}
     assert httpx.get(f"{standin_process}/models").status_code == 401
@@ -55,6 +55,7 @@ def test_stand_in_command_speaks_the_providers_api(standin_process: str) -> None
     assert tampered.status_code == 403 and "SignatureDoesNotMatch" in tampered.text
 
 
+@pytest.mark.slow
 def test_stand_in_faults_and_config_are_controllable(standin_process: str) -> None:
     origin = standin_process.removesuffix("/v1")
     auth = {"Authorization": "Bearer sk-ci"}
@@ -94,6 +95,7 @@ def test_expired_links_answer_like_the_real_cdn(standin: RunningStandIn) -> None
     assert expired.status_code == 403 and "Request has expired" in expired.text
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end_with_no_key_and_no_network(tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("SILICONFLOW_")}
     env["HOME"] = str(tmp_path / "home")

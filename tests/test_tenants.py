@@ -12,8 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
@@ -21,22 +19,26 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.hosting.tenants import TokenFile, parse_tokens
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import API_KEY, blob_bytes, bucket_objects, first_text, server_command
+from tests.helpers import (
+    API_KEY,
+    INITIALIZE,
+    MCP_HEADERS,
+    OWNER_TOKEN,
+    TOKEN_A,
+    TOKEN_B,
+    TOKEN_C,
+    USER_KEY,
+    blob_bytes,
+    bucket_objects,
+    client_as,
+    first_text,
+    running_http_server,
+    server_command,
+    write_tokens,
+)
 from tests.images import encode
-from tests.test_http import INITIALIZE, MCP_HEADERS, running_http_server
 
 pytestmark = pytest.mark.anyio
-
-TOKEN_A = "alice-token-0123456789abcdef"
-TOKEN_B = "bob-token-0123456789abcdef00"
-TOKEN_C = "carol-token-0123456789abcdef"
-OWNER_TOKEN = "owner-token-0123456789abcdef"
-USER_KEY = "sk-user-own-key-7d1e9c0b5a3f"
-
-
-def client_as(base: str, token: str, **headers: str) -> Client:
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}", **headers})
-    return Client(streamable_http_client(f"{base}/mcp", http_client=http))
 
 
 def image_uris(result: CallToolResult) -> list[str]:
@@ -45,13 +47,7 @@ def image_uris(result: CallToolResult) -> list[str]:
     return [str(image["uri"]) for image in result.structured_content["images"]]
 
 
-def write_tokens(path: Path, lines: list[str]) -> None:
-    """Replace the token file the way deploy tools do: a new file renamed over the old one."""
-    temp = path.with_suffix(".new")
-    temp.write_text("\n".join(lines) + "\n")
-    os.replace(temp, path)
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize(("store", "mode"), [("folder", "--stateless"), ("bucket", "--stateless"), ("bucket", "")])
 async def test_principals_cannot_list_read_or_guess_each_others_images(
     standin: RunningStandIn,
@@ -112,6 +108,7 @@ async def test_principals_cannot_list_read_or_guess_each_others_images(
         assert not (image_dir / name).exists()
 
 
+@pytest.mark.slow
 async def test_a_request_key_is_used_for_that_call_only_and_kept_nowhere(
     standin: RunningStandIn, server_env: dict[str, str], s3_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -175,6 +172,7 @@ def test_token_file_reloads_keeps_the_last_good_table_and_fails_closed_when_gone
     assert table.principal_for("") is None
 
 
+@pytest.mark.slow
 def test_a_broken_token_file_stops_the_server_at_start(server_env: dict[str, str], tmp_path: Path) -> None:
     tokens = tmp_path / "tokens"
     tokens.write_text("alice:tinytok\n")

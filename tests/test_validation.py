@@ -10,7 +10,7 @@ from mcp import Client
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import API_KEY, first_text
+from tests.helpers import API_KEY, first_text
 
 pytestmark = pytest.mark.anyio
 

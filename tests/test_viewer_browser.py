@@ -28,9 +28,10 @@ import pytest
 from mcp import Client
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import API_KEY
-from tests.test_external_clients import CACHE, ROOT, _unavailable
-from tests.test_http import running_http_server
+from tests.external_tools import install
+from tests.helpers import API_KEY, CACHE, ROOT, running_http_server, unavailable
+
+pytestmark = [pytest.mark.external, pytest.mark.slow]
 
 HOST_DIR = ROOT / "tests" / "viewer_host"
 NODE_DIR = CACHE / "viewer-host"
@@ -61,22 +62,18 @@ class ViewerTools:
 @pytest.fixture(scope="module")
 def viewer_tools() -> ViewerTools:
     if not (shutil.which("node") and shutil.which("npm")):
-        _unavailable("Node.js/npm are not installed: the viewer's test host and browser driver need them")
+        unavailable("Node.js/npm are not installed: the viewer's test host and browser driver need them")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        _unavailable("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
+        unavailable("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
         raise AssertionError("unreachable")
     if not all(_installed_version(name) == version for name, version in NODE_PACKAGES.items()):
         NODE_DIR.mkdir(parents=True, exist_ok=True)
         packages = [f"{name}@{version}" for name, version in NODE_PACKAGES.items()]
-        done = subprocess.run(
+        install(
             ["npm", "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--no-save", *packages],
-            capture_output=True,
-            text=True,
-            timeout=600,
+            "the viewer test host's npm packages",
         )
-        if done.returncode != 0:
-            _unavailable(f"could not install the viewer test host's npm packages: {done.stderr[-1000:]}")
     bundle = NODE_DIR / "host.bundle.js"
     esbuild = str(NODE_DIR / "node_modules" / ".bin" / "esbuild")
     built = subprocess.run(

@@ -18,8 +18,7 @@ from mcp_types import CallToolResult, TextResourceContents
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.conftest import stdio_params
-from tests.test_http import MCP_HEADERS, running_http_server
+from tests.helpers import MCP_HEADERS, running_http_server, stdio_params
 
 pytestmark = pytest.mark.anyio
 VIEW_URI = "ui://siliconflow-image/viewer.html"
@@ -178,6 +177,7 @@ def _legacy_tools_list(base: str, capabilities: dict[str, Any]) -> dict[str, Any
     return {tool["name"]: tool.get("_meta", {}) for tool in tools["tools"]}
 
 
+@pytest.mark.slow
 async def test_over_http_apps_hosts_get_the_view_even_when_stateless(server_env: dict[str, str]) -> None:
     apps = {"extensions": {EXTENSION_ID: {"mimeTypes": [APP_MIME_TYPE]}}}
     with running_http_server(server_env) as (base, _):

@@ -1,0 +1,199 @@
+"""What many test files share: the test key, ways to start and reach the server, and readers for its answers.
+
+Fixtures live in conftest.py; everything here is a plain constant or function, imported by name.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, TextContent
+
+from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.pipeline import inputs
+from mcp_server_siliconflow_image.settings import Settings
+
+API_KEY = "sk-test-0123456789abcdef-SECRET"
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+"""Where the suite keeps what it installs from package registries (npm packages, pinned venvs), reused locally."""
+
+CALL_SECONDS = 60
+"""A tool call that takes longer has hung: fail the test instead of waiting forever."""
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+"""An initialize request as raw JSON-RPC, for posting to /mcp without an MCP client."""
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test whose outside tool cannot be had here; under CI, where it must be, fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def server_command() -> str:
+    """The installed console script, as a client config would start it."""
+    script = shutil.which("mcp-server-siliconflow-image", path=str(Path(sys.executable).parent))
+    assert script, "the console script is not installed: pip install -e '.[test]'"
+    return script
+
+
+def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
+    return StdioServerParameters(command=server_command(), args=list(args), env=env, cwd=os.sep)
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then closed again): free for a server, refused for a client."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Poll `url` until the freshly started `process` answers; fail with its stderr if it dies first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            stderr = process.stderr.read().decode() if process.stderr and process.poll() is not None else ""
+            assert process.poll() is None, f"the process exited: {stderr}"
+            assert time.monotonic() < deadline, f"{url} did not answer within {timeout} s"
+            time.sleep(0.05)
+
+
+@contextmanager
+def running_http_server(
+    env: dict[str, str], *args: str, cwd: Path | None = None, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server as a real subprocess over HTTP; `cwd` is its working directory, `log` a file for its stderr."""
+    port = unused_port()
+    with open(log if log is not None else os.devnull, "wb") as log_file:
+        process = subprocess.Popen(
+            [server_command(), "--transport", "http", "--port", str(port), *args],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if log is None else log_file,
+            cwd=cwd,
+        )
+    base = f"http://127.0.0.1:{port}"
+    wait_until_serving(f"{base}/healthz", process)
+    try:
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def allow_loopback_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let edit_image fetch from the stand-in at 127.0.0.1 as if it were a public host.
+
+    There is no public internet here; every other loopback, private or reserved address stays refused.
+    """
+    original = inputs.address_allowed
+    monkeypatch.setattr(inputs, "address_allowed", lambda address: str(address) == "127.0.0.1" or original(address))
+
+
+ServerUnderTest = Settings | StdioServerParameters
+"""The server a helper talks to: built in memory from settings, or the console script started over stdio."""
+
+
+def connect(server: ServerUnderTest) -> Client:
+    """A real MCP client of the server: in memory when given settings, over stdio when given a command."""
+    return Client(build_server(server) if isinstance(server, Settings) else server)
+
+
+async def call_tool(
+    server: ServerUnderTest, tool: str, arguments: Mapping[str, Any], *, messages: list[str] | None = None
+) -> CallToolResult:
+    """One tools/call in a session of its own; with `messages`, the call's progress messages are appended to it."""
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        if messages is not None and message:
+            messages.append(message)
+
+    with anyio.fail_after(CALL_SECONDS):
+        async with connect(server) as client:
+            return await client.call_tool(
+                tool, dict(arguments), progress_callback=on_progress if messages is not None else None
+            )
+
+
+async def generate(
+    server: ServerUnderTest, *, prompt: str = "a storm", messages: list[str] | None = None, **arguments: Any
+) -> CallToolResult:
+    """generate_image with `arguments`, in a session of its own; `messages` collects its progress messages."""
+    return await call_tool(server, "generate_image", {"prompt": prompt, **arguments}, messages=messages)
+
+
+async def edit(server: ServerUnderTest, *, prompt: str = "make it blue", **arguments: Any) -> CallToolResult:
+    """edit_image with `arguments` (at least `image`), in a session of its own."""
+    return await call_tool(server, "edit_image", {"prompt": prompt, **arguments})
+
+
+def first_text(result: CallToolResult) -> str:
+    """The text of a result's first text block (error results have only that)."""
+    return next(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def blob_bytes(read: ReadResourceResult) -> bytes:
+    content = read.contents[0]
+    assert isinstance(content, BlobResourceContents), "an image resource must be a blob"
+    return base64.b64decode(content.blob)
+
+
+def bucket_objects(s3_env: dict[str, str]) -> dict[str, bytes]:
+    """Every object in the test's bucket, key -> bytes."""
+    import obstore
+    from obstore.store import S3Store
+
+    bucket = S3Store(s3_env["S3_BUCKET"], client_options={"allow_http": True})
+    keys = [entry["path"] for page in obstore.list(bucket) for entry in page]
+    return {key: bytes(obstore.get(bucket, key).bytes()) for key in keys}
+
+
+# --- hosted mode: principals with tokens of their own ---
+
+TOKEN_A = "alice-token-0123456789abcdef"
+TOKEN_B = "bob-token-0123456789abcdef00"
+TOKEN_C = "carol-token-0123456789abcdef"
+OWNER_TOKEN = "owner-token-0123456789abcdef"
+USER_KEY = "sk-user-own-key-7d1e9c0b5a3f"
+
+
+def client_as(base: str, token: str, **headers: str) -> Client:
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}", **headers})
+    return Client(streamable_http_client(f"{base}/mcp", http_client=http))
+
+
+def write_tokens(path: Path, lines: list[str]) -> None:
+    """Replace the token file the way deploy tools do: a new file renamed over the old one."""
+    temp = path.with_suffix(".new")
+    temp.write_text("\n".join(lines) + "\n")
+    os.replace(temp, path)
