@@ -1,0 +1,75 @@
+"""What a hosted instance's callers must never share, tried the way a hostile or an unlucky caller would:
+through real MCP clients over streamable HTTP, each with its own token or provider key."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.helpers import OWNER_TOKEN, client_as, first_text, running_http_server
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+KEY_A = "sk-alice-own-key-0123456789abcdef"
+KEY_B = "sk-bob-own-key-fedcba9876543210"
+
+
+class CookieSettingGateway(BaseHTTPRequestHandler):
+    """A compatible gateway that opens a session per key with a cookie, as many proxies and load balancers do,
+    and records the cookie each request came with."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.seen.append((key, self.headers.get("Cookie")))
+        if self.path.startswith("/v1/models"):
+            body: object = {"data": [{"id": "Kwai-Kolors/Kolors"}]}
+        else:
+            body = {"data": {"totalBalance": "5.00" if key == KEY_A else "0.01"}}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Set-Cookie", f"gateway_session=session-of-{key}; Path=/")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextmanager
+def cookie_setting_gateway() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    seen: list[tuple[str, str | None]] = []
+    handler = type("Gateway", (CookieSettingGateway,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_cookie_the_gateway_set_for_one_callers_key_never_rides_on_anothers(
+    server_env: dict[str, str],
+) -> None:
+    with cookie_setting_gateway() as (gateway, seen):
+        env = {**server_env, "SILICONFLOW_BASE_URL": gateway, "SILICONFLOW_MCP_TOKEN": OWNER_TOKEN}
+        with running_http_server(env, "--stateless") as (base, _):
+            answers = {}
+            for key in (KEY_A, KEY_B):
+                async with client_as(base, OWNER_TOKEN, **{"X-SiliconFlow-Api-Key": key}) as client:
+                    answers[key] = await client.call_tool("list_models", {})
+
+    assert all(not answer.is_error for answer in answers.values()), [first_text(a) for a in answers.values()]
+    assert {key for key, _ in seen} == {KEY_A, KEY_B}
+    carried = [(key, cookie) for key, cookie in seen if cookie is not None]
+    assert carried == []  # bob's requests went out without alice's gateway session (nor she with bob's)
