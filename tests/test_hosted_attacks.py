@@ -4,14 +4,27 @@ through real MCP clients over streamable HTTP, each with its own token or provid
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
-from tests.helpers import OWNER_TOKEN, client_as, first_text, running_http_server
+from tests.helpers import (
+    INITIALIZE,
+    MCP_HEADERS,
+    OWNER_TOKEN,
+    client_as,
+    first_text,
+    running_http_server,
+    server_command,
+    unused_port,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -73,3 +86,41 @@ async def test_a_cookie_the_gateway_set_for_one_callers_key_never_rides_on_anoth
     assert {key for key, _ in seen} == {KEY_A, KEY_B}
     carried = [(key, cookie) for key, cookie in seen if cookie is not None]
     assert carried == []  # bob's requests went out without alice's gateway session (nor she with bob's)
+
+
+@pytest.mark.parametrize(
+    ("variables", "flags"),
+    [
+        ({"SILICONFLOW_MCP_TOKEN": "${MCP_TOKEN}"}, []),
+        ({}, ["--mcp-token=${MCP_TOKEN}"]),
+        ({"SILICONFLOW_MCP_TOKENS_FILE": "${TEAM_TOKENS_FILE}"}, []),
+    ],
+)
+def test_an_unfilled_token_placeholder_stops_the_server_instead_of_opening_it(
+    server_env: dict[str, str], variables: dict[str, str], flags: list[str]
+) -> None:
+    """A deploy template whose `${...}` was never filled must not start a server that asks nobody for a token."""
+    port = unused_port()
+    process = subprocess.Popen(
+        [server_command(), "--transport", "http", "--port", str(port), *flags],
+        env={**os.environ, **server_env, **variables},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/mcp", json=INITIALIZE, headers=MCP_HEADERS, timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            pytest.fail(f"the server started and answered a caller without a token: HTTP {answer.status_code}")
+        assert process.poll() not in (None, 0), "the server neither stopped nor answered"
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        name = next(iter(variables), "--mcp-token")
+        assert f"{name} is the unfilled placeholder" in stderr, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=15)
