@@ -32,15 +32,20 @@ KEY_A = "sk-alice-own-key-0123456789abcdef"
 KEY_B = "sk-bob-own-key-fedcba9876543210"
 
 
+class RecordingServer(ThreadingHTTPServer):
+    seen: list[tuple[str, str | None]]
+    """Each request's key and the cookie it came with."""
+
+
 class CookieSettingGateway(BaseHTTPRequestHandler):
     """A compatible gateway that opens a session per key with a cookie, as many proxies and load balancers do,
     and records the cookie each request came with."""
 
-    seen: list[tuple[str, str | None]] = []
+    server: RecordingServer
 
     def do_GET(self) -> None:
         key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        self.seen.append((key, self.headers.get("Cookie")))
+        self.server.seen.append((key, self.headers.get("Cookie")))
         if self.path.startswith("/v1/models"):
             body: object = {"data": [{"id": "Kwai-Kolors/Kolors"}]}
         else:
@@ -59,13 +64,12 @@ class CookieSettingGateway(BaseHTTPRequestHandler):
 
 @contextmanager
 def cookie_setting_gateway() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
-    seen: list[tuple[str, str | None]] = []
-    handler = type("Gateway", (CookieSettingGateway,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = RecordingServer(("127.0.0.1", 0), CookieSettingGateway)
+    server.seen = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/v1", seen
+        yield f"http://127.0.0.1:{server.server_port}/v1", server.seen
     finally:
         server.shutdown()
         server.server_close()
