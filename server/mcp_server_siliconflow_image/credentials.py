@@ -89,14 +89,30 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     """
     text = _URL_PASSWORD.sub(lambda match: f"{match['head']}{REDACTED}@", text)
     for secret in secrets:
-        if not secret:
-            continue
-        text = text.replace(secret, REDACTED)
-        for length in range(len(secret) - 1, MIN_REDACTED_PREFIX - 1, -1):
-            if secret[:length] in text:
-                text = text.replace(secret[:length], REDACTED)
-        for length in range(len(secret) - 1, MIN_REDACTED_RUN - 1, -1):  # a key wrapped over lines, or its end
-            for start in range(1, len(secret) - length + 1):
-                if secret[start : start + length] in text:
-                    text = text.replace(secret[start : start + length], REDACTED)
+        if secret:
+            text = _without(text, secret)
     return text
+
+
+def _without(text: str, secret: str) -> str:
+    """`text` with every occurrence of `secret`, of its prefixes from MIN_REDACTED_PREFIX characters and of its
+    runs from MIN_REDACTED_RUN characters replaced, overlapping ones as one.
+
+    Every longer run is made of MIN_REDACTED_RUN-character runs, so those alone are looked for: the work grows
+    with the secret's length, not its square (an AWS session token is a thousand characters, and a gateway's
+    error page can be a megabyte; both are redacted on the event loop)."""
+    hidden = bytearray(len(text))
+    needles = {secret, *(secret[:length] for length in range(MIN_REDACTED_PREFIX, min(len(secret), MIN_REDACTED_RUN)))}
+    needles.update(secret[start : start + MIN_REDACTED_RUN] for start in range(len(secret) - MIN_REDACTED_RUN + 1))
+    for needle in needles:
+        start = text.find(needle)
+        while start != -1:
+            hidden[start : start + len(needle)] = b"\x01" * len(needle)
+            start = text.find(needle, start + 1)
+    if not any(hidden):
+        return text
+    shown, end = [], 0
+    for span in re.finditer(rb"\x01+", hidden):
+        shown += [text[end : span.start()], REDACTED]
+        end = span.end()
+    return "".join([*shown, text[end:]])

@@ -155,12 +155,20 @@ class Option:
     metavar: str | None = None
     keeps_placeholder: bool = False
     """Whether an unfilled `${...}` is kept as the value (to be refused by name) rather than read as unset."""
+    guards_access: bool = False
+    """Whether it decides who may call the server: then an unfilled `${...}` stops the server, because read as
+    unset it would let every caller in."""
 
     def read(self, name: str, text: str) -> object | None:
         """The value `text` gives, read the same way whether `name` is the variable or the flag; None: unset."""
         value = text.strip()
         if not value:
             return None
+        if UNEXPANDED_PLACEHOLDER.match(value) and self.guards_access:
+            raise SettingsError(
+                f"{name} is the unfilled placeholder {value}: the server would have no token and let every caller "
+                f"in. Give {name} its real value, or remove it to run without one."
+            )
         if UNEXPANDED_PLACEHOLDER.match(value) and not self.keeps_placeholder:
             # MCPB hosts may pass an optional `${user_config.x}` the user left empty as the literal text; read as
             # a value it would become a bogus key or model.
@@ -399,6 +407,7 @@ OPTIONS: tuple[Option, ...] = (
         default="none (then loopback only)",
         meaning="HTTP transport: clients must send `Authorization: Bearer <token>`",
         metavar="TOKEN",
+        guards_access=True,
     ),
     Option(
         field="max_download_bytes",
@@ -425,6 +434,7 @@ OPTIONS: tuple[Option, ...] = (
         default="none",
         meaning="HTTP: a file of `name:token` lines, one principal each, each with its own images",
         metavar="FILE",
+        guards_access=True,
     ),
     Option(
         field="image_url_ttl",

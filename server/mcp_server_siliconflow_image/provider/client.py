@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import http.cookiejar
 import logging
 import re
 import time
@@ -222,11 +223,15 @@ def trace_id_sentence(trace_id: str | None) -> str:
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
-    """The connection pool shared by every call for the life of the server."""
+    """The connection pool shared by every call for the life of the server.
+
+    It keeps no cookies: callers with keys of their own share it, and a cookie a gateway set for one key's
+    request (a session, a sticky route) must never ride along on another's."""
     return httpx.AsyncClient(
         timeout=timeout_within(settings.timeout),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"mcp-server-siliconflow-image/{__version__}"},
+        cookies=http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
         follow_redirects=True,
     )
 
