@@ -11,8 +11,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,27 @@ async def generate(
 async def edit(server: ServerUnderTest, *, prompt: str = "make it blue", **arguments: Any) -> CallToolResult:
     """edit_image with `arguments` (at least `image`), in a session of its own."""
     return await call_tool(server, "edit_image", {"prompt": prompt, **arguments})
+
+
+async def wait_for(condition: Callable[[], bool], what: str, seconds: float = CALL_SECONDS) -> None:
+    """Return once `condition()` holds; fail naming `what` if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        await anyio.sleep(0.01)
+
+
+async def wait_event(event: threading.Event, what: str, seconds: float = CALL_SECONDS) -> None:
+    """Wait for a thread-safe event (set by the server's worker threads or its middleware) without blocking the loop."""
+    await wait_for(event.is_set, what, seconds)
+
+
+def structured_images(result: CallToolResult) -> list[dict[str, object]]:
+    assert not result.is_error, first_text(result)
+    assert result.structured_content is not None
+    images = result.structured_content["images"]
+    assert isinstance(images, list)
+    return images
 
 
 def first_text(result: CallToolResult) -> str:

@@ -50,6 +50,8 @@ class Settings:
     """`s3://bucket/prefix` when SILICONFLOW_IMAGE_DIR names object storage; then `image_dir` is unused."""
     image_url_ttl: int | None = None
     """Seconds a presigned HTTPS link to each stored object lives (object storage only); None: no links."""
+    kept_aside_dir: Path = field(default_factory=lambda: default_kept_aside_dir())
+    """Object storage only: where images the bucket refused are kept on this machine until they can be moved there."""
     default_model: str = DEFAULT_MODEL
     edit_model: str = DEFAULT_EDIT_MODEL
     input_dirs: tuple[Path, ...] | None = None
@@ -285,17 +287,28 @@ def default_image_dir() -> Path:
     Claude Desktop starts servers with `/` as the working directory, so a relative default would
     either fail or scatter images across the file system.
     """
-    home = Path.home()
-    pictures = home / "Pictures"
+    pictures = Path.home() / "Pictures"
     if pictures.is_dir():
         return pictures / "SiliconFlow"
+    return data_dir() / "images"
+
+
+def default_kept_aside_dir() -> Path:
+    """Where a bucket's images wait on this machine while the bucket refuses them: the server's own data folder,
+    which survives reboots, one folder per bucket and prefix inside it."""
+    return data_dir() / "kept-for-bucket"
+
+
+def data_dir() -> Path:
+    """This server's per-user data folder (the platform's place for application data)."""
+    home = Path.home()
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
     elif sys.platform == "darwin":
         base = home / "Library" / "Application Support"
     else:
         base = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
-    return base / "mcp-server-siliconflow-image" / "images"
+    return base / "mcp-server-siliconflow-image"
 
 
 OPTIONS: tuple[Option, ...] = (

@@ -27,7 +27,7 @@ from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePl
 from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
 from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, ProviderRequest
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
-from mcp_server_siliconflow_image.stores.base import Upload
+from mcp_server_siliconflow_image.stores.base import Upload, save_failure
 from mcp_server_siliconflow_image.stores.folder import describe_os_error
 from mcp_server_siliconflow_image.stores.naming import batch_stamp
 from mcp_server_siliconflow_image.surface.presets import ResultOptions
@@ -192,6 +192,8 @@ async def _publish_and_show(
             report.failed.append(_failure(made, error, report.answered_at))
             return
         shown[slot] = ShownImage(saved, None, made=made)
+        if saved.kept_aside is not None:
+            report.notes.append(f"Image {item.index}: {saved.kept_aside}")
         record = {**provenance, "index": item.index, "seed": made.seed, "trace_id": made.trace_id}
         try:
             await anyio.to_thread.run_sync(context.store.write_sidecar, saved, record)
@@ -230,10 +232,7 @@ def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> Failed
         if made.output.url:
             until = answered_at + LINK_LIFETIME
             rescue = f" The provider's link stays valid until about {until:%H:%M} UTC: {made.output.url}"
-        message = (
-            f"the image was generated but could not be saved: {describe_os_error(error)}. "
-            f"Free space in SILICONFLOW_IMAGE_DIR or choose another folder.{rescue}"
-        )
+        message = f"the image was generated but could not be saved: {save_failure(error)}.{rescue}"
     else:
         message = str(error)
     return FailedImageOut(index=made.index, error=message, seed=made.seed, trace_id=made.trace_id)
