@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -16,7 +18,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.provider.client import ProviderClient
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, running_standin
-from tests.helpers import first_text, generate, published, served, unused_port
+from tests.helpers import CALL_SECONDS, first_text, generate, published, served, unused_port, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -219,18 +221,23 @@ async def test_progress_reports_each_phase(standin: RunningStandIn, settings: Se
     assert progress[-4:] == ["downloading 2 images", "downloaded 1/2", "downloaded 2/2", "saved"]
 
 
-async def test_cancelled_call_leaves_nothing_and_the_server_keeps_serving(
-    standin: RunningStandIn, settings: Settings, image_dir: Path
+async def test_a_call_cancelled_during_its_download_still_saves_the_paid_image_and_the_server_goes_on(
+    standin: RunningStandIn, settings: Settings, image_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    standin.state.faults.append(Fault(target="download", delay=1.5))
+    standin.state.faults.append(Fault(target="download", delay=0.5))
+    caplog.set_level(logging.WARNING, logger="mcp_server_siliconflow_image")
     async with Client(build_server(settings)) as client:
-        with anyio.move_on_after(0.5):
-            await client.call_tool("generate_image", {"prompt": "never mind"})
-        await anyio.sleep(1.5)  # past the moment the download would have finished
-        assert published(image_dir) == []
+        with anyio.fail_after(CALL_SECONDS):
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(client.call_tool, "generate_image", {"prompt": "never mind"}))
+                await wait_for(lambda: bool(standin.state.downloads), "the download")
+                group.cancel_scope.cancel()  # the provider answered: the image is paid for
+        [kept] = published(image_dir)  # whole, with its sidecar, no partial file
+        assert kept.read_bytes() == served(standin)[0]
+        assert any(str(kept) in record.getMessage() and "cancelled" in record.getMessage() for record in caplog.records)
         result = await client.call_tool("generate_image", {"prompt": "this one"})
     assert not result.is_error
-    assert len(published(image_dir)) == 1
+    assert len(published(image_dir)) == 2
 
 
 async def test_cancel_while_the_provider_works_abandons_the_call(
