@@ -21,6 +21,7 @@ from mcp import Client
 from mcp_types import CallToolResult, ImageContent
 
 from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
 from mcp_server_siliconflow_image.stores import bucket
@@ -218,3 +219,26 @@ async def test_a_resource_the_bucket_cannot_read_says_its_status_without_its_add
     assert "the bucket could not be read: the store answered HTTP 500" in text
     assert "team/" not in text
     assert_says_nothing_internal(text, s3_env, s3_faults)
+
+
+def test_an_image_kept_aside_is_its_principals_alone(
+    s3_env: dict[str, str], s3_faults: FaultyS3, tmp_path: Path
+) -> None:
+    """Kept on the server, a principal's image is still only its own: no other principal (nor the operator's
+    view of the prefix) reads it by name or by its path."""
+    s3_faults.add(StoreFault("status", path=r"/team/alice/[0-9][^/]*\.png$", status=500, times=99))
+    team = bucket.BucketStore.from_url(
+        f"s3://{s3_env['S3_BUCKET']}/team", url_ttl=None, max_bytes=10_000_000, kept_aside_dir=tmp_path / "kept"
+    )
+    alice, bob = team.for_principal("alice"), team.for_principal("bob")
+    data = provider_bytes("mine", 1, 1)[0]
+    saved = alice.save(data, identify(data), seed=1, index=1)
+    assert (
+        saved.kept_aside is not None
+        and Path(saved.location).parent == tmp_path / "kept" / s3_env["S3_BUCKET"] / "team" / "alice"
+    )
+    assert alice.read(saved.name) == data and alice.name_at(saved.location) == saved.name
+    for other in (bob, team):
+        with pytest.raises(FileNotFoundError):
+            other.read(saved.name)
+        assert other.name_at(saved.location) is None
