@@ -14,6 +14,7 @@ from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
 from tests.external_tools import LANGCHAIN_ADAPTERS, node_tools, provisioned_venv
 from tests.helpers import API_KEY
+from tests.s3_faults import FaultyS3, faulty_s3
 
 
 @pytest.fixture
@@ -63,6 +64,7 @@ def settings(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> Settin
         image_dir=image_dir,
         input_dirs=(tmp_path / "inputs",),
         retry_base_delay=0.01,
+        kept_aside_dir=tmp_path / "kept-for-bucket",
     )
 
 
@@ -93,6 +95,16 @@ def s3_env(_s3_server: str, monkeypatch: pytest.MonkeyPatch, request: pytest.Fix
     bucket = "t-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
     httpx.put(f"{_s3_server}/{bucket}").raise_for_status()  # the S3 server makes buckets on an unsigned PUT
     return {**env, "S3_BUCKET": bucket}
+
+
+@pytest.fixture
+def s3_faults(_s3_server: str, s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyS3]:
+    """The test's bucket behind a fault-injecting proxy: AWS_ENDPOINT_URL (here and in `s3_env`) names the proxy,
+    which passes everything to the S3 server unless a queued StoreFault says otherwise."""
+    with faulty_s3(_s3_server) as (url, proxy):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        s3_env["AWS_ENDPOINT_URL"] = url
+        yield proxy
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import inputs
 from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.standin import RunningStandIn
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +157,44 @@ async def generate(
 async def edit(server: ServerUnderTest, *, prompt: str = "make it blue", **arguments: Any) -> CallToolResult:
     """edit_image with `arguments` (at least `image`), in a session of its own."""
     return await call_tool(server, "edit_image", {"prompt": prompt, **arguments})
+
+
+async def wait_for(condition: Callable[[], bool], what: str, seconds: float = CALL_SECONDS) -> None:
+    """Return once `condition()` holds; fail naming `what` if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        await anyio.sleep(0.01)
+
+
+async def wait_event(event: threading.Event, what: str, seconds: float = CALL_SECONDS) -> None:
+    """Wait for a thread-safe event (set by the server's worker threads or its middleware) without blocking the loop."""
+    await wait_for(event.is_set, what, seconds)
+
+
+def published(image_dir: Path) -> list[Path]:
+    """Saved images; fails the test if any temporary or partial file is left in the folder."""
+    if not image_dir.exists():
+        return []
+    files = sorted(image_dir.iterdir())
+    leftovers = [path.name for path in files if path.name.startswith(".")]
+    assert leftovers == [], f"partial files left behind: {leftovers}"
+    images = [path for path in files if not path.name.endswith(".json")]
+    assert sorted(path.name for path in files if path.name.endswith(".json")) == [f"{p.name}.json" for p in images]
+    return images
+
+
+def served(standin: RunningStandIn) -> list[bytes]:
+    """The images the stand-in made, in the order of their index within each answer."""
+    return [image.data for image in sorted(standin.state.images.values(), key=lambda image: image.index)]
+
+
+def structured_images(result: CallToolResult) -> list[dict[str, object]]:
+    assert not result.is_error, first_text(result)
+    assert result.structured_content is not None
+    images = result.structured_content["images"]
+    assert isinstance(images, list)
+    return images
 
 
 def first_text(result: CallToolResult) -> str:

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.provider.client import ProviderClient
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.helpers import first_text, generate
+from mcp_server_siliconflow_image.standin import Fault, RunningStandIn, running_standin
+from tests.helpers import CALL_SECONDS, first_text, generate, published, served, unused_port, wait_for
 
 pytestmark = pytest.mark.anyio
-
-
-def published(image_dir: Path) -> list[Path]:
-    """Saved images; fails the test if any temporary or partial file is left in the folder."""
-    if not image_dir.exists():
-        return []
-    files = sorted(image_dir.iterdir())
-    leftovers = [path.name for path in files if path.name.startswith(".")]
-    assert leftovers == [], f"partial files left behind: {leftovers}"
-    images = [path for path in files if not path.name.endswith(".json")]
-    assert sorted(path.name for path in files if path.name.endswith(".json")) == [f"{p.name}.json" for p in images]
-    return images
-
-
-def served(standin: RunningStandIn) -> list[bytes]:
-    return [image.data for image in sorted(standin.state.images.values(), key=lambda image: image.index)]
 
 
 async def test_429_once_with_retry_after_is_retried_and_succeeds(
@@ -54,15 +43,34 @@ async def test_503_once_is_retried(standin: RunningStandIn, settings: Settings, 
     assert len(published(image_dir)) == 1
 
 
-async def test_504_every_time_gives_up_after_five_attempts(
-    standin: RunningStandIn, settings: Settings, image_dir: Path
+@pytest.mark.parametrize(
+    ("status", "attempts", "says"),
+    [
+        (503, 5, "overloaded"),  # refused before generating: asked again, with backoff
+        (502, 1, "gateway failed. It was not asked again"),  # the image may have been made and charged behind it
+        (504, 1, "fewer inference steps"),
+    ],
+)
+async def test_overload_is_asked_again_but_a_gateway_error_or_timeout_is_not(
+    standin: RunningStandIn, settings: Settings, image_dir: Path, status: int, attempts: int, says: str
 ) -> None:
-    standin.state.faults.append(Fault(status=504, times=99))
+    standin.state.faults.append(Fault(status=status, times=99))
     result = await generate(settings)
     assert result.is_error
-    assert "HTTP 504" in first_text(result) and "fewer inference steps" in first_text(result)
-    assert len(standin.state.requests) == 5
+    assert f"HTTP {status}" in first_text(result) and says in first_text(result)
+    assert len(standin.state.requests) == attempts
     assert published(image_dir) == []
+
+
+async def test_a_503_that_carries_a_generation_is_not_asked_again(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    """A gateway passing on a made image under its own 503: the request was processed, so a retry would pay twice."""
+    made = {"images": [{"url": f"{standin.origin}/files/gone.png"}], "seed": 1}
+    standin.state.faults.append(Fault(status=503, body=made, times=99))
+    result = await generate(settings)
+    assert result.is_error and "HTTP 503" in first_text(result)
+    assert len(standin.state.requests) == 1
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 500])
@@ -97,12 +105,40 @@ async def test_a_stuck_provider_times_out_cleanly(standin: RunningStandIn, setti
     assert published(image_dir) == []
 
 
-async def test_a_dropped_connection_is_retried(standin: RunningStandIn, settings: Settings, image_dir: Path) -> None:
+async def test_a_connection_dropped_after_the_request_was_sent_is_not_retried(
+    standin: RunningStandIn, settings: Settings, image_dir: Path
+) -> None:
+    """The provider got the request and may have made (and charged for) the image: asking again could pay twice."""
     standin.state.faults.append(Fault(kind="reset"))
     result = await generate(settings)
-    assert not result.is_error, first_text(result)
-    assert len(standin.state.requests) == 2
-    assert [path.read_bytes() for path in published(image_dir)] == served(standin)
+    assert result.is_error
+    text = first_text(result)
+    assert "failed after the request was sent" in text and "may have made (and charged for) the image" in text
+    assert "not asked again" in text and "usage in your SiliconFlow console" in text
+    assert len(standin.state.requests) == 1
+    assert published(image_dir) == []
+
+
+async def test_a_refused_connection_is_retried_since_nothing_was_sent(
+    standin: RunningStandIn, settings: Settings
+) -> None:
+    """The first attempt finds nothing listening; by the retry the provider is up: the call succeeds."""
+    port = unused_port()
+    moved = dataclasses.replace(settings, base_url=f"http://127.0.0.1:{port}/v1", retry_base_delay=0.2)
+    waits: list[str] = []
+    with ExitStack() as later:
+
+        async def provider_comes_up(message: str) -> None:
+            waits.append(message)
+            if len(waits) == 1:  # told before the wait: the provider starts listening on the refused port
+                later.enter_context(running_standin(standin.state, port=port))
+
+        async with httpx.AsyncClient() as http:
+            answer = await ProviderClient(moved, http).create_images(
+                {"model": "Kwai-Kolors/Kolors", "prompt": "a lighthouse"}, provider_comes_up
+            )
+    assert len(answer.outputs) == 1 and len(standin.state.requests) == 1
+    assert waits[0].startswith("retrying after a connection that failed before the request was sent")
 
 
 async def test_an_image_link_that_404s_once_is_fetched_again(
@@ -185,18 +221,23 @@ async def test_progress_reports_each_phase(standin: RunningStandIn, settings: Se
     assert progress[-4:] == ["downloading 2 images", "downloaded 1/2", "downloaded 2/2", "saved"]
 
 
-async def test_cancelled_call_leaves_nothing_and_the_server_keeps_serving(
-    standin: RunningStandIn, settings: Settings, image_dir: Path
+async def test_a_call_cancelled_during_its_download_still_saves_the_paid_image_and_the_server_goes_on(
+    standin: RunningStandIn, settings: Settings, image_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    standin.state.faults.append(Fault(target="download", delay=1.5))
+    standin.state.faults.append(Fault(target="download", delay=0.5))
+    caplog.set_level(logging.WARNING, logger="mcp_server_siliconflow_image")
     async with Client(build_server(settings)) as client:
-        with anyio.move_on_after(0.5):
-            await client.call_tool("generate_image", {"prompt": "never mind"})
-        await anyio.sleep(1.5)  # past the moment the download would have finished
-        assert published(image_dir) == []
+        with anyio.fail_after(CALL_SECONDS):
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(client.call_tool, "generate_image", {"prompt": "never mind"}))
+                await wait_for(lambda: bool(standin.state.downloads), "the download")
+                group.cancel_scope.cancel()  # the provider answered: the image is paid for
+        [kept] = published(image_dir)  # whole, with its sidecar, no partial file
+        assert kept.read_bytes() == served(standin)[0]
+        assert any(str(kept) in record.getMessage() and "cancelled" in record.getMessage() for record in caplog.records)
         result = await client.call_tool("generate_image", {"prompt": "this one"})
     assert not result.is_error
-    assert len(published(image_dir)) == 1
+    assert len(published(image_dir)) == 2
 
 
 async def test_cancel_while_the_provider_works_abandons_the_call(

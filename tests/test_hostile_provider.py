@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -66,7 +67,7 @@ async def test_retry_after_beyond_the_deadline_answers_at_once_saying_when(
     assert result.is_error
     assert len(standin.state.requests) == 1
     text = first_text(result)
-    assert "asks to wait 3600 s" in text or "asks to wait 3599 s" in text
+    assert re.search(r"asks to wait 3(59\d|600) s", text)  # seconds pass before the date is read on a busy machine
     assert f"try again after {later:%H:%M}" in text
 
 

@@ -13,7 +13,8 @@ import hashlib
 import io
 import os
 import stat
-import time
+import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, noise_png, render_image
 from mcp_server_siliconflow_image.stores import folder as storage
 from mcp_server_siliconflow_image.stores.naming import SavedImage
+from tests.helpers import CALL_SECONDS, wait_event
 
 pytestmark = pytest.mark.anyio
 
@@ -128,18 +130,26 @@ def test_a_noisy_3mb_png_previews_at_full_size_within_the_default_budget() -> No
 async def test_a_call_cancelled_while_publishing_still_leaves_a_durable_name_and_its_sidecar(
     standin: RunningStandIn, settings: Settings, image_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The client gives up while the file is being published: publishing waits until the cancellation was
+    delivered (the in-memory client runs the tool in the calling task, so cancelling it cancels the tool at
+    once), so the order is certain however loaded the machine, and nothing waits on a clock."""
     real_publish = storage.PendingImage.publish
+    publishing, given_up = threading.Event(), threading.Event()
 
-    def slow_publish(self: storage.PendingImage, *args: Any, **kwargs: Any) -> SavedImage:
-        time.sleep(0.6)  # a slow disk: the client gives up while the file is being published
+    def publish_after_the_cancel(self: storage.PendingImage, *args: Any, **kwargs: Any) -> SavedImage:
+        publishing.set()
+        assert given_up.wait(CALL_SECONDS), "the test never cancelled the call"
         return real_publish(self, *args, **kwargs)
 
-    monkeypatch.setattr(storage.PendingImage, "publish", slow_publish)
+    monkeypatch.setattr(storage.PendingImage, "publish", publish_after_the_cancel)
     calls = record_fsyncs(monkeypatch, image_dir)
     async with Client(build_server(settings)) as client:
-        with anyio.move_on_after(0.3):
-            await client.call_tool("generate_image", {"prompt": "given up on"})
-        await anyio.sleep(1.0)
+        with anyio.fail_after(CALL_SECONDS):
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(client.call_tool, "generate_image", {"prompt": "given up on"}))
+                await wait_event(publishing, "publishing")
+                group.cancel_scope.cancel()
+                given_up.set()
     [image] = [path for path in image_dir.iterdir() if path.suffix == ".png"]
     assert (image_dir / f"{image.name}.json").exists()
     assert any(kind == "folder" and image.name in visible for kind, visible in calls)

@@ -14,7 +14,6 @@ import obstore
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.cli import build_parser, settings_from_args
@@ -23,18 +22,17 @@ from mcp_server_siliconflow_image.settings import Settings, SettingsError
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
 from mcp_server_siliconflow_image.stores import naming as storage
 from mcp_server_siliconflow_image.stores.bucket import BucketStore
-from tests.helpers import blob_bytes, bucket_objects, first_text, running_http_server, unused_port
+from tests.helpers import (
+    blob_bytes,
+    bucket_objects,
+    first_text,
+    running_http_server,
+    structured_images,
+    unused_port,
+)
 from tests.images import encode
 
 pytestmark = pytest.mark.anyio
-
-
-def structured_images(result: CallToolResult) -> list[dict[str, object]]:
-    assert not result.is_error, first_text(result)
-    assert result.structured_content is not None
-    images = result.structured_content["images"]
-    assert isinstance(images, list)
-    return images
 
 
 def bucket_store(s3_env: dict[str, str], prefix: str = "team") -> BucketStore:

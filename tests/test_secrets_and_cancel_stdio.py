@@ -1,14 +1,16 @@
-"""Over a real stdio subprocess: the key never leaks anywhere, and a cancelled call leaves nothing behind."""
+"""Over a real stdio subprocess: the key never leaks anywhere, and a cancelled call keeps what it paid for."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, CALL_SECONDS, served
 from tests.raw_client import RawStdioClient
 
 pytestmark = pytest.mark.slow
@@ -47,10 +49,12 @@ def test_the_key_appears_in_no_output_and_no_log(
     assert all(API_KEY.encode() not in path.read_bytes() for path in saved if path.is_file())
 
 
-def test_cancelled_over_stdio_leaves_no_file_and_the_session_goes_on(
+def test_cancelled_over_stdio_keeps_the_paid_image_and_the_session_goes_on(
     standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
 ) -> None:
-    standin.state.faults.append(Fault(target="download", delay=2))
+    """The client cancels while the image is downloading: the provider made it, so it is paid for. It is saved
+    whole with its sidecar (no partial file), the log names where, and the session goes on."""
+    standin.state.faults.append(Fault(target="download", delay=1))
     client = RawStdioClient(server_env)
     try:
         client.handshake()
@@ -62,16 +66,23 @@ def test_cancelled_over_stdio_leaves_no_file_and_the_session_goes_on(
                 "params": {"name": "generate_image", "arguments": {"prompt": "x"}},
             }
         )
-        deadline = time.monotonic() + 10
-        while not standin.state.downloads:  # the provider answered; the image download is under way
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        until(lambda: bool(standin.state.downloads), "the download")  # the provider answered
         client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 77}})
-        time.sleep(2.5)  # past the moment the delayed download would have finished
-        leftovers = list(image_dir.iterdir()) if image_dir.exists() else []
-        assert leftovers == []
+        until(lambda: image_dir.exists() and any(p.suffix == ".json" for p in image_dir.iterdir()), "the sidecar")
+        [kept] = [path for path in image_dir.iterdir() if path.suffix == ".png"]
+        assert kept.read_bytes() == served(standin)[0]
+        assert sorted(path.name for path in image_dir.iterdir()) == [kept.name, f"{kept.name}.json"]
         after = client.request("tools/call", {"name": "generate_image", "arguments": {"prompt": "y"}})
     finally:
-        client.close()
+        stderr = client.close()
     assert after["result"].get("isError") is not True
-    assert sorted(p.suffix for p in image_dir.iterdir()) == [".json", ".png"]  # one image, its sidecar
+    assert all(json.loads(line).get("id") != 77 for line in client.raw_lines)  # a cancelled call gets no answer
+    assert "cancelled" in stderr and str(kept) in stderr
+    assert sorted(p.suffix for p in image_dir.iterdir()) == [".json", ".json", ".png", ".png"]
+
+
+def until(condition: Callable[[], bool], what: str, seconds: float = CALL_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        time.sleep(0.02)

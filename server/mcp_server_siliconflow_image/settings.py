@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
+from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX
 from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
 
 DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
@@ -50,6 +52,8 @@ class Settings:
     """`s3://bucket/prefix` when SILICONFLOW_IMAGE_DIR names object storage; then `image_dir` is unused."""
     image_url_ttl: int | None = None
     """Seconds a presigned HTTPS link to each stored object lives (object storage only); None: no links."""
+    kept_aside_dir: Path = field(default_factory=lambda: default_kept_aside_dir())
+    """Object storage only: where images the bucket refused are kept on this machine until they can be moved there."""
     default_model: str = DEFAULT_MODEL
     edit_model: str = DEFAULT_EDIT_MODEL
     input_dirs: tuple[Path, ...] | None = None
@@ -99,8 +103,12 @@ class Settings:
         return (Path.home(), self.image_dir)
 
     def secret_values(self) -> list[str]:
-        """Every secret these settings hold (and the object store's, from the standard AWS variables), for `redact`."""
+        """Every secret these settings hold (the key, the MCP token, a gateway password in SILICONFLOW_BASE_URL, and
+        the object store's, from the standard AWS variables), for `redact`."""
         secrets = [secret.reveal() for secret in (self.api_key, self.mcp_token) if secret is not None]
+        password = urlsplit(self.base_url).password or ""
+        if len(password) >= MIN_REDACTED_PREFIX:  # shorter ones are hidden in URLs only: "ab" is in too many words
+            secrets += [password, unquote(password)]
         return secrets + [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
 
     @classmethod
@@ -293,17 +301,28 @@ def default_image_dir() -> Path:
     Claude Desktop starts servers with `/` as the working directory, so a relative default would
     either fail or scatter images across the file system.
     """
-    home = Path.home()
-    pictures = home / "Pictures"
+    pictures = Path.home() / "Pictures"
     if pictures.is_dir():
         return pictures / "SiliconFlow"
+    return data_dir() / "images"
+
+
+def default_kept_aside_dir() -> Path:
+    """Where a bucket's images wait on this machine while the bucket refuses them: the server's own data folder,
+    which survives reboots, one folder per bucket and prefix inside it."""
+    return data_dir() / "kept-for-bucket"
+
+
+def data_dir() -> Path:
+    """This server's per-user data folder (the platform's place for application data)."""
+    home = Path.home()
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
     elif sys.platform == "darwin":
         base = home / "Library" / "Application Support"
     else:
         base = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
-    return base / "mcp-server-siliconflow-image" / "images"
+    return base / "mcp-server-siliconflow-image"
 
 
 OPTIONS: tuple[Option, ...] = (

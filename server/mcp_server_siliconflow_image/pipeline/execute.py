@@ -3,6 +3,8 @@
 Provider links die after an hour, so the images are fetched in parallel right after the provider
 answers, and each one that arrives is on disk before the tool returns. One image that cannot be
 fetched, saved or decoded does not cost the others, and an image on disk is always reported as saved.
+An image the provider made is paid for: once answered, it is fetched and saved even when the call is
+cancelled meanwhile (also halfway through a fanned-out batch), and the log names where it went.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePl
 from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
 from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, ProviderRequest
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
-from mcp_server_siliconflow_image.stores.base import Upload
+from mcp_server_siliconflow_image.stores.base import Upload, save_failure
 from mcp_server_siliconflow_image.stores.folder import describe_os_error
 from mcp_server_siliconflow_image.stores.naming import batch_stamp
 from mcp_server_siliconflow_image.surface.presets import ResultOptions
@@ -72,21 +74,32 @@ async def execute(
     is asked by `request_batch` (one request, or one per image for models without native batching).
     Phase 1 downloads every image at once into hidden temporary files. Phase 2 publishes each file (fsync,
     then its final name) while its inline copy or preview is made, on worker threads side by side.
-    Whatever is not published by the end (an error, a cancelled call) is removed on the way out.
+    Both phases are shielded from cancellation: every image the provider answered with is paid for, so a call
+    cancelled meanwhile still keeps it (within the download's own time budget), and the log says where.
+    A fanned-out batch cancelled before every request was answered keeps the answered ones the same way;
+    requests still waiting to be sent (a rate-limit backoff) are not sent.
     """
-    provider = context.provider
     options = options or ResultOptions.from_settings(context.settings)
-    with ExitStack() as unpublished:
-        async with progress.heartbeat():
-            await progress.update("waiting for the provider")
-            made = await request_batch(provider, request, progress.update, context.settings.timeout)
-            report = _Report(datetime.now(UTC), _failed_requests(made), [*request.notes, *made.notes])
-            total = len(made.images)
-            await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-            received = await _receive_all(context, provider, made.images, unpublished, report, progress)
-            provenance = _provenance(context, request, made)
-            shown = await _publish_and_show(context, received, options.inline_max_bytes, report, provenance)
-            await progress.update("saved")
+    answered: list[MadeImage] = []
+    async with progress.heartbeat():
+        await progress.update("waiting for the provider")
+        try:
+            made = await request_batch(context.provider, request, progress.update, context.settings.timeout, answered)
+        except anyio.get_cancelled_exc_class():
+            if answered:  # cancelled halfway through a batch: what the provider already made is paid for
+                kept = Batch(sorted(answered, key=lambda item: item.index))
+                with anyio.CancelScope(shield=True):
+                    _, shown = await _keep(context, request, kept, progress, options.inline_max_bytes)
+                _log_kept_after_cancel(shown, request.copies)
+            raise
+        with anyio.CancelScope(shield=True):  # paid for: fetched and saved even if the call is cancelled meanwhile
+            report, shown = await _keep(context, request, made, progress, options.inline_max_bytes)
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except anyio.get_cancelled_exc_class():
+            _log_kept_after_cancel(shown, request.copies)
+            raise
+        await progress.update("saved")
     outcome = Outcome(
         model=str(request.payload["model"]),
         seed=made.seed,
@@ -99,6 +112,31 @@ async def execute(
     )
     # Structured content as the tool was registered: ClientPresetListing strips it for a client's preset.
     return build_result(outcome, replace(options, structured_output=context.settings.structured_output))
+
+
+async def _keep(
+    context: CallContext, request: ProviderRequest, made: Batch, progress: ProgressReporter, budget: int
+) -> tuple[_Report, list[ShownImage]]:
+    """Fetch every image the provider made, publish each with its sidecar and make its inline copy.
+
+    Whatever is not published by the end (an image that failed) is removed on the way out.
+    """
+    report = _Report(datetime.now(UTC), _failed_requests(made), [*request.notes, *made.notes])
+    total = len(made.images)
+    with ExitStack() as unpublished:
+        await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
+        received = await _receive_all(context, context.provider, made.images, unpublished, report, progress)
+        provenance = _provenance(context, request, made)
+        shown = await _publish_and_show(context, received, budget, report, provenance)
+    return report, shown
+
+
+def _log_kept_after_cancel(shown: list[ShownImage], asked: int) -> None:
+    """The client gave up, so no result will say where its paid images went: the log does."""
+    where = ", ".join(image.saved.location for image in shown) or "none could be saved"
+    logger.warning(
+        "the call was cancelled after the provider made %d of %d image(s); saved anyway: %s", len(shown), asked, where
+    )
 
 
 def _failed_requests(made: Batch) -> list[FailedImageOut]:
@@ -192,6 +230,8 @@ async def _publish_and_show(
             report.failed.append(_failure(made, error, report.answered_at))
             return
         shown[slot] = ShownImage(saved, None, made=made)
+        if saved.kept_aside is not None:
+            report.notes.append(f"Image {item.index}: {saved.kept_aside}")
         record = {**provenance, "index": item.index, "seed": made.seed, "trace_id": made.trace_id}
         try:
             await anyio.to_thread.run_sync(context.store.write_sidecar, saved, record)
@@ -230,10 +270,7 @@ def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> Failed
         if made.output.url:
             until = answered_at + LINK_LIFETIME
             rescue = f" The provider's link stays valid until about {until:%H:%M} UTC: {made.output.url}"
-        message = (
-            f"the image was generated but could not be saved: {describe_os_error(error)}. "
-            f"Free space in SILICONFLOW_IMAGE_DIR or choose another folder.{rescue}"
-        )
+        message = f"the image was generated but could not be saved: {save_failure(error)}.{rescue}"
     else:
         message = str(error)
     return FailedImageOut(index=made.index, error=message, seed=made.seed, trace_id=made.trace_id)

@@ -6,6 +6,9 @@ seed, seed+1, ...; distinct random seeds when none is given), so that each image
 own. The requests share the call's deadline (SILICONFLOW_TIMEOUT) and the provider client's retry and
 backoff, so a rate limit (image models may allow as few as 2 images a minute) slows the batch down rather
 than failing it, and the result says so. What arrived is kept when some requests fail.
+
+Each answer is also handed to the caller's `answered` list the moment it arrives: a call cancelled halfway
+through a batch has paid for those images, and keeps them (pipeline/execute.py).
 """
 
 from __future__ import annotations
@@ -96,10 +99,20 @@ def fan_out_seeds(seed: int | None, copies: int) -> list[int]:
     return random.SystemRandom().sample(range(MAX_SEED + 1), copies)
 
 
-async def request_batch(provider: ProviderClient, request: ProviderRequest, on_retry: OnRetry, seconds: float) -> Batch:
-    """Every image of the call from the provider, within `seconds` (raises ProviderError when none was made)."""
+async def request_batch(
+    provider: ProviderClient,
+    request: ProviderRequest,
+    on_retry: OnRetry,
+    seconds: float,
+    answered: list[MadeImage] | None = None,
+) -> Batch:
+    """Every image of the call from the provider, within `seconds` (raises ProviderError when none was made).
+
+    `answered` receives each image as soon as its request is answered, before the batch is complete.
+    """
     deadline = time.monotonic() + seconds
     watch = RateLimitWatch(on_retry)
+    answered = answered if answered is not None else []
     if request.copies == 1:
         generation = await provider.create_images(request.payload, watch.report, deadline=deadline)
         batch = Batch(
@@ -107,23 +120,35 @@ async def request_batch(provider: ProviderClient, request: ProviderRequest, on_r
             inference_seconds=generation.inference_seconds,
             notes=list(generation.notes),
         )
+        answered += batch.images
     else:
-        batch = await _fan_out(provider, request, watch, deadline)
+        batch = await _fan_out(provider, request, watch, deadline, answered)
     if note := watch.note():
         batch.notes.append(note)
     return batch
 
 
-async def _fan_out(provider: ProviderClient, request: ProviderRequest, watch: RateLimitWatch, deadline: float) -> Batch:
+async def _fan_out(
+    provider: ProviderClient,
+    request: ProviderRequest,
+    watch: RateLimitWatch,
+    deadline: float,
+    answered: list[MadeImage],
+) -> Batch:
     seeds = fan_out_seeds(request.payload.get("seed"), request.copies)
     outcomes: list[ImagesAnswer | ProviderError | None] = [None] * request.copies
 
     async def one(slot: int) -> None:
         try:
             payload = {**request.payload, "seed": seeds[slot]}
-            outcomes[slot] = await provider.create_images(payload, watch.report, deadline=deadline)
+            answer = await provider.create_images(payload, watch.report, deadline=deadline)
         except ProviderError as error:
             outcomes[slot] = error
+            return
+        outcomes[slot] = answer
+        answered.extend(_images_of(answer, slot + 1, answer.seed if answer.seed is not None else seeds[slot]))
+        made = sum(isinstance(outcome, ImagesAnswer) for outcome in outcomes)
+        await watch.report(f"the provider made {made} of {request.copies} images")
 
     async with anyio.create_task_group() as group:
         for slot in range(request.copies):

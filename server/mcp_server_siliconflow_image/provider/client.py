@@ -2,8 +2,10 @@
 
 One pooled `httpx.AsyncClient` serves the whole server life. Responses come in two shapes
 (`images[]` per SiliconFlow's OpenAPI spec, `data[]` per its OpenAI-compatible guide), with items that
-carry a `url` or, from some gateways, `b64_json`; both are accepted. Rate limits and overload are
-retried within the call's deadline; every failure becomes a ProviderError worded for the agent.
+carry a `url` or, from some gateways, `b64_json`; both are accepted. A generation request is sent again
+only when it cannot have been processed (a rate limit, overload, or a connection that failed before the
+request went out), within the call's deadline, so a retry never pays twice for one image; every failure
+becomes a ProviderError worded for the agent.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import http.cookiejar
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -62,9 +64,15 @@ HINTS = {
     413: "The request is too large: use smaller input images.",
     429: "Rate limited by the provider: wait a little, lower batch_size, or make fewer calls at once.",
     500: "The provider failed internally: try again shortly.",
-    502: "The provider's gateway failed: try again shortly.",
+    502: (
+        "The provider's gateway failed. It was not asked again, since the image may have been made (and charged) "
+        "behind it: try again shortly."
+    ),
     503: "The provider is overloaded: try again in a minute or pick another model.",
-    504: "The provider timed out generating: try again, or use fewer inference steps or a smaller size.",
+    504: (
+        "The provider timed out generating. It was not asked again, since the generation may have run (and been "
+        "charged): try again, or use fewer inference steps or a smaller size."
+    ),
 }
 DOWNLOAD_ATTEMPTS = 3
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
@@ -74,6 +82,8 @@ JSON_HEADROOM_BYTES = 1024 * 1024
 TRACE_ID_HEADER = "x-siliconcloud-trace-id"
 """Every SiliconFlow answer carries one; its support needs it to find a request."""
 _TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
+"""Failures before the request left this machine (refused, DNS, TLS handshake, proxy): the provider never saw it."""
 
 
 SERVER_KEY_NAME = "SILICONFLOW_API_KEY"
@@ -222,12 +232,27 @@ def trace_id_sentence(trace_id: str | None) -> str:
     return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
 
+class UrlCredentialsStayHome(httpx.Auth):
+    """Sends no `user:password@` of a URL: the key travels in its own Authorization header.
+
+    httpx would otherwise turn the userinfo of SILICONFLOW_BASE_URL (or of a link the provider returns) into
+    Basic auth, replacing the Bearer key, and keep it in the request URL that its log lines show. The
+    userinfo is dropped from the request instead; the settings and messages keep it redacted (credentials.py).
+    """
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if request.url.userinfo:
+            request.url = request.url.copy_with(userinfo=b"")
+        yield request
+
+
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
     """The connection pool shared by every call for the life of the server.
 
     It keeps no cookies: callers with keys of their own share it, and a cookie a gateway set for one key's
     request (a session, a sticky route) must never ride along on another's."""
     return httpx.AsyncClient(
+        auth=UrlCredentialsStayHome(),
         timeout=timeout_within(settings.timeout),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"mcp-server-siliconflow-image/{__version__}"},
@@ -252,7 +277,8 @@ class ProviderClient:
     async def create_images(
         self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report, *, deadline: float | None = None
     ) -> ImagesAnswer:
-        """POST one generation request, retrying rate limits and overload within SILICONFLOW_TIMEOUT.
+        """POST one generation request, retrying only what the provider cannot have processed (see retry.py),
+        within SILICONFLOW_TIMEOUT.
 
         `deadline` (a `time.monotonic()` value) lets several requests of one call share its time budget.
         """
@@ -311,12 +337,12 @@ class ProviderClient:
             except ProviderError as error:
                 if not error.retryable:
                     raise
-                failure, retry_after, reason = error, None, "a connection error"
+                failure, retry_after, reason = error, None, "a connection that failed before the request was sent"
             else:
                 if response.status_code == 200:
                     return response
                 failure = self._status_error(response)
-                if response.status_code not in RETRYABLE_STATUSES:
+                if response.status_code not in RETRYABLE_STATUSES or _carries_images(response):
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 reason = f"HTTP {response.status_code}"
@@ -358,7 +384,8 @@ class ProviderClient:
     ) -> httpx.Response:
         """One request, bounded by the deadline and in size: the answer, whatever its status.
 
-        Anything else raises ProviderError; a connection failure is marked retryable (the caller decides).
+        Anything else raises ProviderError; a connection failure before the request was sent is marked
+        retryable (the caller decides); one after it may have reached the provider, and is not.
 
         The answer is read with a cap, so a runaway or hostile endpoint cannot exhaust memory: the largest
         legitimate answer carries the `images` asked for, each at most SILICONFLOW_MAX_IMAGE_BYTES as base64,
@@ -389,16 +416,25 @@ class ProviderClient:
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
                 raise self._timeout_error() from error
             except httpx.HTTPError as error:
-                reason = str(error) or type(error).__name__
-                raise ProviderError(  # redacted whole: the base URL may carry a gateway password
-                    self._redact(
-                        f"Could not reach the provider at {self._settings.base_url}: {reason}. "
-                        "Check the network and SILICONFLOW_BASE_URL."
-                    ),
-                    retryable=True,
-                ) from error
+                raise self._connection_error(method, error) from error
         assert scope.cancelled_caught
         raise self._timeout_error()
+
+    def _connection_error(self, method: str, error: httpx.HTTPError) -> ProviderError:
+        """A failed connection, worded by whether the provider may have seen the request; redacted whole, since the
+        base URL may carry a gateway password."""
+        reason = str(error) or type(error).__name__
+        where = f"the provider at {self._settings.base_url}"
+        if isinstance(error, NOT_SENT):
+            message = f"Could not reach {where}: {reason}. Check the network and SILICONFLOW_BASE_URL."
+            return ProviderError(self._redact(message), retryable=True)
+        message = f"The connection to {where} failed after the request was sent ({type(error).__name__}: {reason})."
+        if method == "POST":
+            message += (
+                " The provider may have made (and charged for) the image, so it was not asked again: check the "
+                "usage in your SiliconFlow console before trying again."
+            )
+        return ProviderError(self._redact(message))
 
     def _timeout_error(self) -> ProviderError:
         return ProviderError(
@@ -518,6 +554,15 @@ class ProviderClient:
     def _redact(self, text: str) -> str:
         """`text` without URL passwords, the server's secrets, this call's key or any part of them."""
         return self.key.redact(redact(text, self._settings.secret_values()))
+
+
+def _carries_images(response: httpx.Response) -> bool:
+    """Whether an error answer still carries a generation (a gateway passing one on with its own status):
+    then the request was processed, and asking again would pay twice."""
+    try:
+        return bool(GenerationResponse.model_validate_json(response.content).outputs)
+    except ValidationError:
+        return False
 
 
 def _download_status_error(status: int) -> ProviderError:

@@ -1,8 +1,12 @@
 """When and how long to wait before trying the provider again.
 
-Rate limits (429) and overload (502/503/504) pass; a bad request, a refused key or an unknown model
-(400/401/403/404) do not, so those are never retried. Waits grow exponentially with jitter, so a
-crowd of agents does not retry in lockstep, and a provider's `Retry-After` is honoured.
+A generation request is paid for once the provider has processed it, so it is sent again only when the
+answer says it was not processed: a rate limit (429) or overload (503, refused before generating). A bad
+request, a refused key or an unknown model (400/401/403/404) would fail again; a gateway error or timeout
+(500/502/504) may come after the image was made and charged, so none of those is retried either (see
+`ProviderClient._attempt` for connection failures: only those before the request was sent are retried).
+Waits grow exponentially with jitter, so a crowd of agents does not retry in lockstep, and a provider's
+`Retry-After` is honoured.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({429, 503})
+"""Answers to a generation request that say it was not processed (nothing was generated, nothing charged)."""
 DOWNLOAD_RETRYABLE_STATUSES = frozenset({404, 408, 425, 429, 500, 502, 503, 504})
 """A fresh provider link can 404 for a moment while the object store catches up."""
 

@@ -87,13 +87,15 @@ class StandInApi:
             state.requests.append(body)
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
+            epoch = state.epoch
         try:
-            return await self._answer_generation(request, body)
+            return await self._answer_generation(request, body, epoch)
         finally:
             with state.lock:
-                state.in_flight -= 1
+                if state.epoch == epoch:
+                    state.in_flight -= 1
 
-    async def _answer_generation(self, request: Request, body: Any) -> Response:
+    async def _answer_generation(self, request: Request, body: Any, epoch: int) -> Response:
         fault = self.state.take_fault("generate", body=body if isinstance(body, dict) else None)
         if fault is not None:
             answer = await _apply_fault(fault)
@@ -106,9 +108,9 @@ class StandInApi:
             return provider_error(404, f"Model does not exist: {body['model']}", code=20404)
         if self.state.inference_delay:
             await asyncio.sleep(self.state.inference_delay)
-        return JSONResponse(self._generation_body(request, body))
+        return JSONResponse(self._generation_body(request, body, epoch))
 
-    def _generation_body(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    def _generation_body(self, request: Request, body: dict[str, Any], epoch: int) -> dict[str, Any]:
         state = self.state
         seed = body.get("seed")
         if not isinstance(seed, int):
@@ -125,7 +127,8 @@ class StandInApi:
             expires = time.time() + URL_LIFETIME_SECONDS
             signature = secrets.token_urlsafe(16)
             with state.lock:
-                state.images[image_id] = StoredImage(data, content_type, expires, signature, index)
+                if state.epoch == epoch:  # not a late answer to a request from before a reset
+                    state.images[image_id] = StoredImage(data, content_type, expires, signature, index)
             base = str(request.base_url).rstrip("/")
             items.append({"url": f"{base}/files/{image_id}?Expires={int(expires)}&Signature={signature}&X-Id=a%2Fb"})
         key = "images" if state.response_shape == "images" else "data"

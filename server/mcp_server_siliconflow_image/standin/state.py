@@ -92,6 +92,8 @@ class StandInState:
     """Most generation requests the stand-in was answering at the same time."""
     downloads: list[str] = field(default_factory=list)
     images: dict[str, StoredImage] = field(default_factory=dict)
+    epoch: int = 0
+    """Counts resets: a request still being answered from before a reset (a delayed fault) records nothing after it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take_fault(self, target: str, index: int | None = None, body: dict[str, Any] | None = None) -> Fault | None:
@@ -106,7 +108,7 @@ class StandInState:
 
     def reset(self) -> None:
         """Back to a fresh stand-in's behaviour (the key is kept): no faults, no history, default images."""
-        fresh = StandInState(api_key=self.api_key)
+        fresh = StandInState(api_key=self.api_key, epoch=self.epoch + 1)
         with self.lock:
             for name in self.__dataclass_fields__:
                 if name != "lock":

@@ -13,8 +13,26 @@ from typing import Any, Protocol
 
 from mcp_server_siliconflow_image.imageformat import ImageFormat
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.stores.folder import FolderStore
+from mcp_server_siliconflow_image.stores.folder import FolderStore, describe_os_error
 from mcp_server_siliconflow_image.stores.naming import ListedImage, SavedImage
+
+
+class StoreError(OSError):
+    """The object store refused or could not be reached. The message says what failed (the store, its HTTP
+    status) in words a user can act on, never the store's address, an object key or a credential."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
+
+
+def save_failure(error: OSError) -> str:
+    """Why an image could not be kept, and what to do about it, for whichever store failed."""
+    if isinstance(error, StoreError):
+        return (
+            f"{error.strerror}. Check that the object store is up and that its credentials still let this server "
+            "write to SILICONFLOW_IMAGE_DIR"
+        )
+    return f"{describe_os_error(error)}. Free space in SILICONFLOW_IMAGE_DIR or choose another folder"
 
 
 class Upload(Protocol):
@@ -86,7 +104,8 @@ class Store(Protocol):
         ...
 
     def recover_partials(self) -> list[SavedImage]:
-        """Rescue or remove what an interrupted run left half-written (stores with atomic writes leave nothing)."""
+        """Rescue or remove what an interrupted run left half-written (stores with atomic writes leave nothing);
+        a bucket moves in the images kept on this machine while it refused them."""
         ...
 
 
@@ -96,6 +115,9 @@ def open_store(settings: Settings) -> Store:
         from mcp_server_siliconflow_image.stores.bucket import BucketStore  # the S3 client loads only when used
 
         return BucketStore.from_url(
-            settings.image_store, url_ttl=settings.image_url_ttl, max_bytes=settings.max_download_bytes
+            settings.image_store,
+            url_ttl=settings.image_url_ttl,
+            max_bytes=settings.max_download_bytes,
+            kept_aside_dir=settings.kept_aside_dir,
         )
     return FolderStore(settings.image_dir)

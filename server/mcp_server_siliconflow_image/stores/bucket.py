@@ -3,7 +3,14 @@
 The same guarantees as the folder, by the store's own means: an object appears only when its upload
 completed and the store verified its SHA-256 checksum (S3 puts are atomic, nothing half-written is ever
 listed), a name is claimed with a conditional put (`If-None-Match: *`), so two replicas that pick the
-same name never replace each other's image, and the sidecar is an object beside the image.
+same name never replace each other's image, and the sidecar is an object beside the image. A put whose
+answer was lost after it committed is retried by the client and finds its own object there: it is
+recognised by its bytes, so one image is stored once, under one name, with one sidecar.
+
+An image is paid for before it reaches the bucket, so when the bucket refuses it (it failed after the
+pre-flight check) the image is kept on this machine (`Settings.kept_aside_dir`, one folder per bucket and
+prefix), named in the result, readable through its resource link, and moved into the bucket once the bucket
+takes writes again: at the next pre-flight check after this server kept one aside, and at every start.
 Credentials and endpoint come only from the standard AWS variables (AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL for MinIO, Ceph or R2), read by the client itself.
 """
@@ -11,11 +18,16 @@ AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL for MinIO, Ceph or R2), read
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import re
+import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import obstore
@@ -28,9 +40,17 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store
 
-from mcp_server_siliconflow_image.imageformat import ImageFormat
+from mcp_server_siliconflow_image.imageformat import ImageFormat, identify
 from mcp_server_siliconflow_image.settings import OBJECT_STORE_SCHEME
 from mcp_server_siliconflow_image.stores import naming
+from mcp_server_siliconflow_image.stores.base import StoreError
+from mcp_server_siliconflow_image.stores.folder import (
+    STALE_PARTIAL_SECONDS,
+    FolderStore,
+    PendingImage,
+    describe_os_error,
+    write_sidecar,
+)
 from mcp_server_siliconflow_image.stores.naming import (
     HEAD_BYTES,
     MAX_SIDECAR_BYTES,
@@ -66,27 +86,32 @@ _PROBE_RETRIES: RetryConfig = {
 every generating call waits on it. Uploads of paid images get more patience (above)."""
 _FAILURES = (BaseError, FileNotFoundError, ValueError)
 """What the client raises: its own errors, and built-in ones for a missing object or bucket and bad input."""
-
-
-class StoreError(OSError):
-    """The object store refused or could not be reached; the message says which, in words a user can act on."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(None, message)
+_STATUS = re.compile(r"status(?: code)?:? (\d{3})\b")
+_TIMED_OUT = re.compile(r"kind: Timeout|timed out", re.IGNORECASE)
+_UNREACHABLE = re.compile(r"kind: Connect|error sending request|connection refused", re.IGNORECASE)
+"""How the client's error text tells a stall from a refused connection (its first line also names `retry_timeout`,
+a setting, not what happened)."""
 
 
 def describe_store_error(error: Exception) -> str:
-    """What went wrong, without the store's raw answer (it may echo account details)."""
+    """What the store said, in words a user can act on. Never its raw text: that names the endpoint (an
+    internal address) and the object key, and may echo account details."""
     if isinstance(error, FileNotFoundError):
         return "the bucket or object does not exist"
     if isinstance(error, PermissionDeniedError):
         return "the store denied access (check the bucket policy for these credentials)"
     if isinstance(error, UnauthenticatedError):
         return "the store refused the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
-    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-    if "error sending request" in first_line or "connect" in first_line.lower():
+    text = str(error)
+    status = _STATUS.search(text)
+    if status is not None:
+        code = int(status[1])
+        return f"the store answered HTTP {code}" + (" (a failure on the store's side)" if code >= 500 else "")
+    if _TIMED_OUT.search(text):
+        return "the store did not answer in time"
+    if _UNREACHABLE.search(text):
         return "the store could not be reached (check AWS_ENDPOINT_URL and the network)"
-    return first_line.split(": <", 1)[0][:300]
+    return f"the store failed ({type(error).__name__})"
 
 
 def _client(bucket: str, options: ClientConfig, retries: RetryConfig) -> S3Store:
@@ -102,6 +127,11 @@ class _Clients:
 
     images: S3Store
     probe: S3Store
+    kept_aside_root: Path | None = None
+    """Where images the bucket refused wait on this machine: `<root>/<bucket>/<prefix>/`."""
+    kept_aside: set[Path] = field(default_factory=set)
+    """The folders this server kept images aside in since it last moved them (moved at the next pre-flight)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class BucketStore:
@@ -114,12 +144,17 @@ class BucketStore:
         self._prefix = prefix
         self._url_ttl = url_ttl
         self._max_bytes = max_bytes
+        root = clients.kept_aside_root
+        self._aside = None if root is None else root.joinpath(bucket, *filter(None, prefix.split("/")))
+        """This prefix's folder of images kept on this machine while the bucket refused them."""
 
     @classmethod
-    def from_url(cls, url: str, *, url_ttl: int | None, max_bytes: int) -> BucketStore:
+    def from_url(
+        cls, url: str, *, url_ttl: int | None, max_bytes: int, kept_aside_dir: Path | None = None
+    ) -> BucketStore:
         bucket, _, prefix = url.removeprefix(OBJECT_STORE_SCHEME).partition("/")
-        clients = _Clients(_client(bucket, _CLIENT_OPTIONS, _RETRIES), _client(bucket, _PROBE_OPTIONS, _PROBE_RETRIES))
-        return cls(clients, bucket, prefix, url_ttl=url_ttl, max_bytes=max_bytes)
+        images, probe = _client(bucket, _CLIENT_OPTIONS, _RETRIES), _client(bucket, _PROBE_OPTIONS, _PROBE_RETRIES)
+        return cls(_Clients(images, probe, kept_aside_dir), bucket, prefix, url_ttl=url_ttl, max_bytes=max_bytes)
 
     @property
     def location(self) -> str:
@@ -136,17 +171,24 @@ class BucketStore:
         """Claim a fixed hidden probe object with a conditional put: reachability, credentials, the bucket and
         write permission all show (S3 authorises a put before it checks its condition, so "already exists"
         proves the right to write too). Nothing is deleted, so buckets that forbid deletes work, and the
-        probe is one 16-byte object per prefix, never listed."""
+        probe is one 16-byte object per prefix, never listed. A bucket that takes writes again gets the images
+        this server kept aside while it refused them."""
         try:
             obstore.put(self._clients.probe, self._key(PROBE_NAME), b"\0" * 16, mode="create", use_multipart=False)
         except (AlreadyExistsError, PreconditionError):
-            return None
+            pass
         except _FAILURES as error:
             return (
                 f"SILICONFLOW_IMAGE_DIR={self.location} cannot hold images: {describe_store_error(error)}. Check "
                 "that the bucket exists and that AWS_ENDPOINT_URL, AWS_REGION and the credentials "
                 "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) let this server write there."
             )
+        if self._aside is not None:
+            with self._clients.lock:
+                waiting = self._aside in self._clients.kept_aside
+                self._clients.kept_aside.discard(self._aside)
+            if waiting:
+                self.move_kept_aside()
         return None
 
     def pending(self) -> PendingObject:
@@ -158,34 +200,126 @@ class BucketStore:
             return pending.publish(image, seed=seed, index=index)
 
     def publish(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str) -> SavedImage:
-        """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling."""
+        """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling.
+
+        When the bucket refuses it, the image is kept aside on this machine instead (see the module docstring);
+        StoreError only when that fails too.
+        """
         stem = naming._file_stem(stamp, seed, index)
+        try:
+            name = self._claim(stem, image, data)
+        except StoreError as refused:
+            return self._keep_aside(data, image, seed=seed, index=index, stamp=stamp, refused=refused)
+        return self._saved(name, image, data)
+
+    def _saved(self, name: str, image: ImageFormat, data: bytes) -> SavedImage:
+        return SavedImage(
+            location=f"{OBJECT_STORE_SCHEME}{self._bucket}/{self._key(name)}",
+            uri=RESOURCE_PREFIX + name,
+            mime_type=image.mime_type,
+            width=image.width,
+            height=image.height,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            url=self._presigned(name),
+        )
+
+    def _claim(self, stem: str, image: ImageFormat, data: bytes) -> str:
+        """The name `data` is stored under: the first of `stem.ext`, `stem-2.ext`, ... not yet taken, or the one
+        that already holds these very bytes (our own put, retried after its answer was lost)."""
         for attempt in range(1, NAME_ATTEMPTS + 1):
             name = f"{stem}.{image.extension}" if attempt == 1 else f"{stem}-{attempt}.{image.extension}"
-            try:
-                obstore.put(
-                    self._client,
-                    self._key(name),
-                    data,
-                    mode="create",
-                    attributes={"Content-Type": image.mime_type},
-                    use_multipart=False,
-                )
-            except (AlreadyExistsError, PreconditionError):
-                continue
-            except _FAILURES as error:
-                raise StoreError(f"the bucket refused the image: {describe_store_error(error)}") from error
-            return SavedImage(
-                location=f"{OBJECT_STORE_SCHEME}{self._bucket}/{self._key(name)}",
-                uri=RESOURCE_PREFIX + name,
-                mime_type=image.mime_type,
-                width=image.width,
-                height=image.height,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                url=self._presigned(name),
+            if self._create(self._key(name), data, image.mime_type, "image"):
+                return name
+        raise StoreError(f"the bucket has no free name left for {stem}")
+
+    def _create(self, key: str, data: bytes, content_type: str, what: str) -> bool:
+        """Put `data` at `key` unless something is there: True when `key` now holds `data`, False when it holds
+        something else. The client retries a put whose answer was lost; the retry then finds its own object."""
+        try:
+            obstore.put(
+                self._client, key, data, mode="create", attributes={"Content-Type": content_type}, use_multipart=False
             )
-        raise StoreError(f"could not find a free object name for {stem} in {self.location}")
+        except (AlreadyExistsError, PreconditionError):
+            return self._holds(key, data)
+        except _FAILURES as error:
+            raise StoreError(f"the bucket refused the {what}: {describe_store_error(error)}") from error
+        return True
+
+    def _holds(self, key: str, data: bytes) -> bool:
+        """Whether the object at `key` is exactly `data` (read only when its size already matches)."""
+        try:
+            found = obstore.get(self._client, key)
+            return found.meta["size"] == len(data) and bytes(found.bytes()) == data
+        except _FAILURES:
+            return False
+
+    def _keep_aside(
+        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str, refused: StoreError
+    ) -> SavedImage:
+        """Keep a paid image the bucket refused on this machine, durably, until it can be moved there."""
+        if self._aside is None:
+            raise refused
+        try:
+            with PendingImage(self._aside) as pending:
+                pending.write(data)
+                local = pending.publish(image, seed=seed, index=index, stamp=stamp)
+        except OSError as error:
+            raise StoreError(
+                f"{refused.strerror}, and keeping it on this server failed too: {describe_os_error(error)}"
+            ) from error
+        with self._clients.lock:
+            self._clients.kept_aside.add(self._aside)
+        logger.warning("%s; kept %s on this server until the bucket takes it", refused.strerror, local.location)
+        return replace(
+            local,
+            kept_aside=(
+                f"{refused.strerror}. It is kept on this server at {local.location} and moves to {self.location} "
+                "once the bucket takes writes again (checked before the next generation and at every start). Check "
+                "that the object store is up."
+            ),
+        )
+
+    def move_kept_aside(self) -> list[SavedImage]:
+        """Move the images (and sidecars) kept on this machine while the bucket refused them into the bucket.
+
+        An image whose sidecar is not written yet may belong to a call still saving it: it waits for its
+        sidecar, or an hour. Stops at the first refusal (the bucket is failing again) and leaves the rest.
+        """
+        if self._aside is None or not self._aside.is_dir():
+            return []
+        moved: list[SavedImage] = []
+        for entry in sorted(os.scandir(self._aside), key=lambda entry: entry.name):
+            local = Path(entry.path)
+            record = local.with_name(f"{local.name}.json")
+            if not naming.is_image_name(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                if not record.exists() and time.time() - entry.stat().st_mtime < STALE_PARTIAL_SECONDS:
+                    continue
+                moved.append(self._move_in(local, record))
+            except StoreError as error:
+                logger.warning("images kept aside for %s stay on this server for now: %s", self.location, error)
+                break
+            except (OSError, ValueError) as error:  # unreadable, not an image, or a broken record
+                logger.warning("could not move %s into %s: %s", local.name, self.location, error)
+        return moved
+
+    def _move_in(self, local: Path, record: Path) -> SavedImage:
+        data = local.read_bytes()
+        image = identify(data[:HEAD_BYTES])
+        saved = self._saved(self._claim(local.stem, image, data), image, data)
+        if record.exists():
+            provenance = json.loads(record.read_bytes())
+            if isinstance(provenance, dict):
+                earlier = provenance.get("notes")
+                notes = earlier if isinstance(earlier, list) else []
+                moved_in = "Kept on the server that made it while the bucket refused it, and moved in later."
+                self.write_sidecar(saved, {**provenance, "notes": [*notes, moved_in]})
+            record.unlink()
+        local.unlink()
+        logger.warning("moved %s, kept on this server while the bucket refused it, to %s", local.name, saved.location)
+        return saved
 
     def _presigned(self, name: str) -> str | None:
         if self._url_ttl is None:
@@ -197,24 +331,30 @@ class BucketStore:
             return None
 
     def write_sidecar(self, saved: SavedImage, provenance: Mapping[str, Any]) -> None:
-        """The sidecar object `<image>.json`, written once beside its image and never replaced."""
-        try:
-            obstore.put(
-                self._client,
-                self._key(f"{saved.name}.json"),
-                sidecar_text(saved, provenance).encode(),
-                mode="create",
-                attributes={"Content-Type": "application/json"},
-                use_multipart=False,
-            )
-        except _FAILURES as error:
-            raise StoreError(f"the bucket refused the record: {describe_store_error(error)}") from error
+        """The sidecar object `<image>.json`, written once beside its image and never replaced (beside it on this
+        machine for an image kept aside)."""
+        if not saved.location.startswith(OBJECT_STORE_SCHEME):
+            write_sidecar(saved, provenance)
+            return
+        key = self._key(f"{saved.name}.json")
+        if not self._create(key, sidecar_text(saved, provenance).encode(), "application/json", "record"):
+            raise StoreError("the bucket refused the record: it already holds a different one for this image")
+
+    def _kept_here(self) -> FolderStore | None:
+        """The images of this prefix kept on this machine, when there are any."""
+        return FolderStore(self._aside) if self._aside is not None and self._aside.is_dir() else None
 
     def read(self, name: str) -> bytes:
-        """The image `name` under this prefix, streamed in and never more than one image's size."""
+        """The image `name` under this prefix, streamed in and never more than one image's size (from this
+        machine while it is kept aside)."""
         missing = FileNotFoundError(f"no saved image named {name!r}")
         if not is_image_name(name):
             raise missing
+        if (kept := self._kept_here()) is not None:
+            try:
+                return kept.read(name)
+            except FileNotFoundError:
+                pass
         try:
             result = obstore.get(self._client, self._key(name))
             if result.meta["size"] > self._max_bytes:
@@ -231,15 +371,24 @@ class BucketStore:
         return bytes(data)
 
     def name_at(self, location: str) -> str | None:
-        """The image name of `location` when it is an object directly under this prefix (`s3://bucket/prefix/name`)."""
+        """The image name of `location` when it is an object directly under this prefix (`s3://bucket/prefix/name`),
+        or this prefix's image kept aside on this machine."""
         name = location.removeprefix(f"{self.location}/")
-        return name if name != location and is_image_name(name) else None
+        if name != location:
+            return name if is_image_name(name) else None
+        kept = self._kept_here()
+        return kept.name_at(location) if kept is not None else None
 
     def read_sidecar(self, image_name: str) -> bytes:
         """The JSON sidecar object of the saved image `image_name`, at most MAX_SIDECAR_BYTES."""
         missing = FileNotFoundError(f"no sidecar for {image_name!r}")
         if not is_image_name(image_name):
             raise missing
+        if (kept := self._kept_here()) is not None:
+            try:
+                return kept.read_sidecar(image_name)
+            except FileNotFoundError:
+                pass
         try:
             result = obstore.get(self._client, self._key(f"{image_name}.json"))
             if result.meta["size"] > MAX_SIDECAR_BYTES:
@@ -267,7 +416,8 @@ class BucketStore:
         return images, last
 
     def recover_partials(self) -> list[SavedImage]:
-        """Nothing to recover: an upload that did not finish left no object behind."""
+        """An upload that did not finish left no object behind; images kept aside on this machine move in now."""
+        self.move_kept_aside()
         return []
 
 

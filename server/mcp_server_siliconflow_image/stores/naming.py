@@ -37,6 +37,9 @@ class SavedImage:
     sha256: str
     url: str | None = None
     """A presigned HTTPS link to the object, when the store hands them out (SILICONFLOW_IMAGE_URL_TTL)."""
+    kept_aside: str | None = None
+    """Set when the store could not take the image and it is kept on this machine instead (`location` is then a
+    local file): what failed, where the image is, and when it moves. The result carries it as a note."""
 
     @property
     def name(self) -> str:
