@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.hosting.tenants import PRINCIPAL_SCOPE_KEY, TokenFile
+from mcp_server_siliconflow_image.hosting.tenants import PRINCIPAL_SCOPE_KEY, TokenFile, TokenFileUnavailable
 from mcp_server_siliconflow_image.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,9 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
     )
     if settings.mcp_token is not None or settings.mcp_tokens_file is not None:
         token = settings.mcp_token.reveal() if settings.mcp_token is not None else None
-        principals = TokenFile(settings.mcp_tokens_file) if settings.mcp_tokens_file is not None else None
+        principals = (
+            TokenFile(settings.mcp_tokens_file, settings.mcp_token) if settings.mcp_tokens_file is not None else None
+        )
         app = BearerTokenMiddleware(app, token, principals, open_paths=frozenset({HEALTH_PATH}))
     return app
 
@@ -136,7 +138,11 @@ class BearerTokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self._open_paths:
-            principal = self._authenticate(scope)
+            try:
+                principal = await self._authenticate(scope)
+            except TokenFileUnavailable:
+                await _TOKENS_UNAVAILABLE(scope, receive, send)
+                return
             if principal is _UNAUTHENTICATED:
                 response = JSONResponse(
                     {"error": "unauthorized", "error_description": "send Authorization: Bearer <your token>"},
@@ -148,17 +154,32 @@ class BearerTokenMiddleware:
             scope = {**scope, PRINCIPAL_SCOPE_KEY: principal, "user": _holder(principal)}
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> object:
-        """The principal's name, None for the server's own token, or _UNAUTHENTICATED."""
+    async def _authenticate(self, scope: Scope) -> object:
+        """The principal's name, None for the server's own token, or _UNAUTHENTICATED.
+
+        The server's own token is checked first and needs no file; a principal's is looked up in the token file
+        as it is now (raises TokenFileUnavailable when the file does not answer in time).
+        """
         scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
         presented = credentials.strip()
         if scheme.lower() != "bearer" or not presented:
             return _UNAUTHENTICATED
         if self._token is not None and hmac.compare_digest(presented.encode(), self._token):
             return None
-        if self._principals is not None and (principal := self._principals.principal_for(presented)) is not None:
+        if self._principals is not None and (principal := await self._principals.principal_for(presented)) is not None:
             return principal
         return _UNAUTHENTICATED
+
+
+_TOKENS_UNAVAILABLE = JSONResponse(
+    {
+        "error": "temporarily_unavailable",
+        "error_description": "the server cannot read its list of tokens right now; try again shortly",
+    },
+    status_code=503,
+    headers={"Retry-After": "5"},
+)
+"""The answer while the token file does not answer (a hung mount): not a 401, the caller's token may be fine."""
 
 
 def _holder(principal: object) -> AuthenticatedUser:
