@@ -40,3 +40,16 @@ def test_quick_benchmark_prints_every_row() -> None:
     assert latency_rows and all(re.search(r"· peer (\d+ ms|n/a \(.+\))", line) for line in latency_rows)
     if shutil.which("node") and shutil.which("npm"):
         assert all(re.search(r"· peer \d+ ms", line) for line in latency_rows), latency_rows
+
+
+def test_hosting_checks_benchmark_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "hosting_checks.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for row in ("| token lookup, 1 at once", "| token lookup, 50 at once", "| malformed check, 4 MB edit_image body"):
+        assert row in done.stdout

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from mcp_server_siliconflow_image.hosting import tenants
-from mcp_server_siliconflow_image.settings import Secret, Settings
+from mcp_server_siliconflow_image.hosting.tenants import TokenFile
+from mcp_server_siliconflow_image.settings import Secret, Settings, SettingsError
 from tests.helpers import (
     INITIALIZE,
     MCP_HEADERS,
@@ -72,7 +74,11 @@ async def test_a_revocation_takes_effect_even_when_the_same_edit_has_a_typo(
     team: str, tokens: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=tenants.__name__)
-    write_tokens(tokens, [f"bob:{TOKEN_B}", "carol:tooshort"])  # alice revoked; carol's new line has a typo
+    async with client_as(team, TOKEN_A) as alice:
+        await alice.list_tools()  # alice's session is open when her token is revoked
+        write_tokens(tokens, [f"bob:{TOKEN_B}", "carol:tooshort"])  # alice revoked; carol's new line has a typo
+        with pytest.raises(MCPError):  # her open session answers her no more
+            await alice.list_tools()
 
     revoked, typo = status_for(team, TOKEN_A), status_for(team, "tooshort")
     async with client_as(team, TOKEN_B) as bob:
@@ -211,3 +217,24 @@ def test_the_server_refuses_to_start_with_tokens_that_mix_holders_up(
     for words in expected:
         assert words in done.stderr
     assert not [token for token in (TOKEN_A, TOKEN_B, TOKEN_C, OWNER_TOKEN) if token in done.stderr]
+
+
+def test_a_fifo_or_a_hung_file_at_start_stops_the_start_in_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(SettingsError, match="is not a regular file \\(it is a FIFO\\)"):
+        TokenFile(fifo)
+
+    tokens = tmp_path / "tokens"
+    write_tokens(tokens, [f"alice:{TOKEN_A}"])
+    release = threading.Event()
+    monkeypatch.setattr(tenants, "read_token_file", lambda path: release.wait() and b"")  # a hung mount, as above
+    started = time.monotonic()
+    try:
+        with pytest.raises(SettingsError, match="could not be read within"):
+            TokenFile(tokens)
+    finally:
+        release.set()
+    assert time.monotonic() - started < tenants.TOKEN_FILE_READ_SECONDS + 2

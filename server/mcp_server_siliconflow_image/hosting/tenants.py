@@ -278,6 +278,9 @@ class TokenFile:
         self._reader_thread = anyio.CapacityLimiter(1)
         self._reading = threading.Lock()
         """Held by the thread reading the file: still held when a request gives up on it, the read is stuck."""
+        self._reads_begun = 0
+        self._last_read_done = 0
+        """Reads are numbered as they begin; the number of the last one that finished."""
 
     def _read_at_start(self) -> tuple[bytes, TokenTable]:
         """The file read and judged in full, within the same deadline as every later read."""
@@ -319,16 +322,26 @@ class TokenFile:
         return found
 
     async def current(self) -> Mapping[str, bytes]:
-        """The principals as the file says now: read again (one reader at a time), applied if it changed."""
+        """The principals as the file says now: as a read that began after this request arrived found them.
+
+        One read at a time; requests that queue behind it share the next read rather than each making its own,
+        so a burst costs a read or two, not one per request.
+        """
+        arrived = self._reads_begun
         async with self._one_reader:
+            if self._last_read_done > arrived:
+                return self._principals  # read after this request arrived: fresh enough for it
             if self._reading.locked():
                 raise TokenFileUnavailable(f"{self._source} still has not answered a read")
+            self._reads_begun += 1
+            this_read = self._reads_begun
             with anyio.move_on_after(TOKEN_FILE_READ_SECONDS):
                 change = await anyio.to_thread.run_sync(
                     self._read_if_changed, self._content_digest, abandon_on_cancel=True, limiter=self._reader_thread
                 )
                 if change is not None:
                     self._apply(*change)
+                self._last_read_done = this_read
                 return self._principals
             logger.error(
                 "%s did not answer within %g s (a hung network mount?): refusing principals until it does",
