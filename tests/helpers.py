@@ -130,8 +130,8 @@ def running_http_server(
 @contextmanager
 def serving_http_in_thread(settings: Settings) -> Iterator[str]:
     """The server's HTTP app on a loopback port, served by uvicorn in a thread of this process: real HTTP for real
-    clients, starting in a fraction of the time a subprocess takes, and reaching what a test patched in the package.
-    Yields the base URL."""
+    clients, starting in a fraction of the time a subprocess takes, and reaching what a test patched in the package
+    (so a test can make its code fail or hang). Yields the base URL."""
     import uvicorn
 
     from mcp_server_siliconflow_image.hosting.http import http_app

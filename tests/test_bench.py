@@ -14,16 +14,17 @@ from tests.helpers import ROOT
 pytestmark = [pytest.mark.external, pytest.mark.slow]  # installs the npm peer it measures against
 
 
-def test_quick_benchmark_prints_every_row() -> None:
+def quick_run(script: str) -> str:
+    """What `python bench/<script> --quick` prints, after it exits cleanly."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
+        [sys.executable, str(ROOT / "bench" / script), "--quick"], capture_output=True, text=True, timeout=600, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    table = done.stdout
+    return done.stdout
+
+
+def test_quick_benchmark_prints_every_row() -> None:
+    table = quick_run("run.py")
     for row in (
         "| batch 1, provider delay 0 s | floor",
         "| batch 4, provider delay 0 s | floor",
@@ -43,13 +44,6 @@ def test_quick_benchmark_prints_every_row() -> None:
 
 
 def test_hosting_checks_benchmark_prints_every_row() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "hosting_checks.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    table = quick_run("hosting_checks.py")
     for row in ("| token lookup, 1 at once", "| token lookup, 50 at once", "| malformed check, 4 MB edit_image body"):
-        assert row in done.stdout
+        assert row in table
