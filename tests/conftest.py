@@ -13,7 +13,7 @@ import pytest
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
 from tests.external_tools import LANGCHAIN_ADAPTERS, node_tools, provisioned_venv
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, server_environment
 from tests.s3_faults import FaultyS3, faulty_s3
 
 
@@ -46,13 +46,7 @@ def server_env(standin: RunningStandIn, image_dir: Path, tmp_path: Path) -> dict
     """Environment for a server subprocess wired to the stand-in (HOME isolated from the real one)."""
     home = tmp_path / "home"
     home.mkdir()
-    return {
-        "SILICONFLOW_API_KEY": API_KEY,
-        "SILICONFLOW_BASE_URL": standin.base_url,
-        "SILICONFLOW_IMAGE_DIR": str(image_dir),
-        "HOME": str(home),
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+    return server_environment(standin.base_url, image_dir, home)
 
 
 @pytest.fixture

@@ -68,6 +68,17 @@ def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
     return StdioServerParameters(command=server_command(), args=list(args), env=env, cwd=os.sep)
 
 
+def server_environment(standin_url: str, image_dir: Path, home: Path) -> dict[str, str]:
+    """Environment for a server subprocess wired to the stand-in at `standin_url` (HOME isolated from the real one)."""
+    return {
+        "SILICONFLOW_API_KEY": API_KEY,
+        "SILICONFLOW_BASE_URL": standin_url,
+        "SILICONFLOW_IMAGE_DIR": str(image_dir),
+        "HOME": str(home),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
 def unused_port() -> int:
     """A loopback port nothing listens on (bound, then closed again): free for a server, refused for a client."""
     with socket.socket() as probe:
@@ -110,7 +121,39 @@ def running_http_server(
     finally:
         if process.poll() is None:
             process.terminate()
-            process.wait(timeout=15)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()  # a server that ignores SIGTERM (its loop blocked) must not outlive the test
+                raise
+
+
+@contextmanager
+def serving_http_in_thread(settings: Settings) -> Iterator[str]:
+    """The server's HTTP app on a loopback port, served by uvicorn in a thread of this process: real HTTP for real
+    clients, starting in a fraction of the time a subprocess takes, and reaching what a test patched in the package
+    (so a test can make its code fail or hang). Yields the base URL."""
+    import uvicorn
+
+    from mcp_server_siliconflow_image.hosting.http import http_app
+
+    port = unused_port()
+    config = uvicorn.Config(
+        http_app(build_server(settings), settings), host="127.0.0.1", port=port, log_config=None, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="http-server-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the in-thread HTTP server stopped while starting"
+        assert time.monotonic() < deadline, "the in-thread HTTP server did not start within 30 s"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 def allow_loopback_as_public(monkeypatch: pytest.MonkeyPatch) -> None:

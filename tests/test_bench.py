@@ -14,16 +14,17 @@ from tests.helpers import ROOT
 pytestmark = [pytest.mark.external, pytest.mark.slow]  # installs the npm peer it measures against
 
 
-def test_quick_benchmark_prints_every_row() -> None:
+def quick_run(script: str) -> str:
+    """What `python bench/<script> --quick` prints, after it exits cleanly."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
+        [sys.executable, str(ROOT / "bench" / script), "--quick"], capture_output=True, text=True, timeout=600, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    table = done.stdout
+    return done.stdout
+
+
+def test_quick_benchmark_prints_every_row() -> None:
+    table = quick_run("run.py")
     for row in (
         "| batch 1, provider delay 0 s | floor",
         "| batch 4, provider delay 0 s | floor",
@@ -40,3 +41,9 @@ def test_quick_benchmark_prints_every_row() -> None:
     assert latency_rows and all(re.search(r"· peer (\d+ ms|n/a \(.+\))", line) for line in latency_rows)
     if shutil.which("node") and shutil.which("npm"):
         assert all(re.search(r"· peer \d+ ms", line) for line in latency_rows), latency_rows
+
+
+def test_hosting_checks_benchmark_prints_every_row() -> None:
+    table = quick_run("hosting_checks.py")
+    for row in ("| token lookup, 1 at once", "| token lookup, 50 at once", "| malformed check, 4 MB edit_image body"):
+        assert row in table

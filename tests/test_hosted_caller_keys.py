@@ -4,21 +4,14 @@ team never sees what the provider said about someone else's key."""
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-import uvicorn
 from mcp_types import CallToolResult
 
-from mcp_server_siliconflow_image.app import build_server
-from mcp_server_siliconflow_image.hosting.http import http_app
 from mcp_server_siliconflow_image.pipeline import execute
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.helpers import OWNER_TOKEN, USER_KEY, client_as, first_text, running_http_server, unused_port
+from tests.helpers import OWNER_TOKEN, USER_KEY, client_as, first_text, running_http_server, serving_http_in_thread
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -60,25 +53,6 @@ async def test_account_answers_are_kept_per_key(
     assert standin.state.requests == []  # nothing was generated on anyone's account
 
 
-@contextmanager
-def serving_in_this_process(settings: Settings) -> Iterator[str]:
-    """The HTTP app on loopback in a thread of the test's own process, so a test can make its code fail."""
-    port = unused_port()
-    app = http_app(build_server(settings), settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the HTTP server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 async def test_an_unexpected_failure_never_shows_the_callers_own_key(
     standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -88,7 +62,7 @@ async def test_an_unexpected_failure_never_shows_the_callers_own_key(
     monkeypatch.setattr(execute, "build_result", broken)
     monkeypatch.setattr(standin.state, "api_key", USER_KEY)  # the provider answers the caller's own key only
     hosted = dataclasses.replace(settings, transport="http", mcp_token=Secret(OWNER_TOKEN))
-    with serving_in_this_process(hosted) as base:
+    with serving_http_in_thread(hosted) as base:
         async with client_as(base, OWNER_TOKEN, **{"X-SiliconFlow-Api-Key": USER_KEY}) as client:
             result = await client.call_tool("generate_image", {"prompt": "on my own key"})
     said = first_text(result)

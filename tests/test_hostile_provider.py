@@ -140,8 +140,7 @@ def test_no_failure_reads_error_executing_tool(standin: RunningStandIn, server_e
             tool = "generate_image" if index < len(calls) else "edit_image"
             line = f'{{"jsonrpc": "2.0", "id": {100 + index}, "method": "tools/call", '
             line += f'"params": {{"name": "{tool}", "arguments": {arguments}}}}}'
-            client.process.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
-            client.process.stdin.flush()  # type: ignore[union-attr]
+            client.send_line(line)
             answers.append(client.read_until(100 + index))
     finally:
         client.close()

@@ -149,27 +149,29 @@ def test_token_file_lines_are_checked_and_named(tmp_path: Path) -> None:
         f"../alice:{TOKEN_A}": "must be name:token",
         "alice:short": "at least 16 characters",
         f"alice:{TOKEN_A}\nalice:{TOKEN_B}": "appears twice",
-        f"alice:{TOKEN_A}\nbob:{TOKEN_A}": "appears twice",
+        f"alice:{TOKEN_A}\nbob:{TOKEN_A}": "same token",
+        f"alice:{TOKEN_A}\nALICE:{TOKEN_B}": "differ only in case",
+        f"alice:{TOKEN_A}\nbob:{OWNER_TOKEN}": "is SILICONFLOW_MCP_TOKEN",
     }
     for text, message in bad.items():
         with pytest.raises(SettingsError, match=message):
-            parse_tokens(text, "SILICONFLOW_MCP_TOKENS_FILE")
+            parse_tokens(text, "SILICONFLOW_MCP_TOKENS_FILE", OWNER_TOKEN)
     with pytest.raises(SettingsError, match="line 2"):
         parse_tokens(f"alice:{TOKEN_A}\nbob:short", "SILICONFLOW_MCP_TOKENS_FILE")
 
 
-def test_token_file_reloads_keeps_the_last_good_table_and_fails_closed_when_gone(tmp_path: Path) -> None:
+async def test_token_file_reloads_line_by_line_and_fails_closed_when_gone(tmp_path: Path) -> None:
     path = tmp_path / "tokens"
     write_tokens(path, [f"alice:{TOKEN_A}"])
     table = TokenFile(path)
-    assert (table.principal_for(TOKEN_A), table.principal_for(TOKEN_B)) == ("alice", None)
+    assert (await table.principal_for(TOKEN_A), await table.principal_for(TOKEN_B)) == ("alice", None)
     write_tokens(path, [f"bob:{TOKEN_B}"])
-    assert (table.principal_for(TOKEN_A), table.principal_for(TOKEN_B)) == (None, "bob")
-    write_tokens(path, [f"bob:{TOKEN_B}", "carol:short"])  # a broken edit: bob keeps working
-    assert table.principal_for(TOKEN_B) == "bob"
+    assert (await table.principal_for(TOKEN_A), await table.principal_for(TOKEN_B)) == (None, "bob")
+    write_tokens(path, [f"bob:{TOKEN_B}", "carol:short"])  # a broken line: bob keeps working, carol is refused
+    assert (await table.principal_for(TOKEN_B), await table.principal_for("short")) == ("bob", None)
     path.unlink()
-    assert table.principal_for(TOKEN_B) is None
-    assert table.principal_for("") is None
+    assert await table.principal_for(TOKEN_B) is None
+    assert await table.principal_for("") is None
 
 
 @pytest.mark.slow
