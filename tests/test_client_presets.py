@@ -7,11 +7,13 @@ version (tests/raw_client.py), and the MCP SDK's client in memory for the curren
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -20,6 +22,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from mcp_server_siliconflow_image.surface.presets import PRESETS, result_options
+from tests.helpers import MCP_HEADERS, running_http_server
 from tests.images import encode
 from tests.raw_client import RawStdioClient
 
@@ -169,6 +172,47 @@ def test_an_sdk_2x_handshake_session_named_mcp_keeps_its_links(connect: Any, sta
     """SDK 2.x's low-level ClientSession (LlamaIndex's too) sends the same name and protocol, numbered from 1."""
     result = connect("mcp", "2025-11-25", first_id=1).call("generate_image", {"prompt": "x"})
     assert kinds(result) == ["image", "resource_link", "text"]
+
+
+def http_answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON-RPC answer in a streamable HTTP response (a JSON body or the last SSE event)."""
+    if response.text.startswith("{"):
+        answer: dict[str, Any] = response.json()
+        return answer
+    events = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
+    return dict(json.loads(events[-1]))
+
+
+@pytest.mark.slow
+def test_an_http_session_keeps_its_initialize_id_for_its_calls(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    """Over streamable HTTP each session is told apart like a stdio connection: SDK 1.x numbering, SDK 2.x's."""
+    seen = {}
+    with running_http_server(server_env) as (base, _):
+        for first_id in (0, 1):
+            headers = dict(MCP_HEADERS)
+            init = {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "mcp", "version": "0.1.0"},
+            }
+            opened = httpx.post(
+                f"{base}/mcp",
+                headers=headers,
+                json={"jsonrpc": "2.0", "id": first_id, "method": "initialize", "params": init},
+            )
+            headers |= {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+            httpx.post(f"{base}/mcp", headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+            call = {"name": "generate_image", "arguments": {"prompt": "x"}}
+            answer = httpx.post(
+                f"{base}/mcp",
+                headers=headers,
+                json={"jsonrpc": "2.0", "id": first_id + 1, "method": "tools/call", "params": call},
+                timeout=60,
+            )
+            seen[first_id] = kinds(http_answer(answer)["result"])
+    assert seen == {0: ["text", "image"], 1: ["image", "resource_link", "text"]}
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ SDK 2.x from 1. docs/tools.md "Client presets" lists what each framework was see
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -228,6 +229,7 @@ def _with_typed_optional_inputs(result: dict[str, Any]) -> None:
         schema = tool.get("inputSchema") if isinstance(tool, dict) else None
         if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
             continue
+        tool["inputSchema"] = schema = copy.deepcopy(schema)  # never the registered tool's own schema
         required = set(schema.get("required") or ())
         for name, prop in schema["properties"].items():
             types = _branch_types(prop) if name not in required and isinstance(prop, dict) else None
