@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from mcp.client.stdio import stdio_client
 from mcp_types import BlobResourceContents, ImageContent, ResourceLink, TextContent
 
 from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.external_tools import run_client
+from tests.external_tools import ClientRun, run_client
 from tests.helpers import ROOT, stdio_params
 
 TOOLS = ["edit_image", "generate_image", "list_models"]
@@ -48,43 +49,58 @@ def docs_snippet(defining: str) -> str:
     return next(block for block in blocks if f"class {defining}" in block)
 
 
-@pytest.mark.external
-@pytest.mark.slow
-def test_pydantic_ai_hands_the_model_the_picture_and_the_path(
-    pydantic_ai_python: Path, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
-) -> None:
-    run = run_client(pydantic_ai_python, "pydantic_ai_run.py", {"arguments": ARGUMENTS}, server_env)
-    image = saved_image(image_dir)
-    received = run.answer["received"]
-    assert run.answer["tools"] == TOOLS
-    assert [part for part in received if part["type"] == "image"] == [image_part(image)]
-    assert str(image) in texts(received) and "seed 5" in texts(received)
-    assert "client 'fastmcp' version '4.2.3' (protocol '2026-07-28'): no client preset" in run.log
+Drive = Callable[..., tuple[ClientRun, Path]]
 
 
-@pytest.mark.external
-@pytest.mark.slow
-def test_openai_agents_hands_the_model_the_picture_and_the_path(
-    openai_agents_python: Path, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
-) -> None:
-    run = run_client(openai_agents_python, "openai_agents_run.py", {"arguments": ARGUMENTS}, server_env)
-    image = saved_image(image_dir)
+@pytest.fixture
+def drive(
+    request: pytest.FixtureRequest, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
+) -> Drive:
+    """`drive(framework fixture, script, spec, **env)`: run a client script against the server and the stand-in;
+    what it printed and logged, and the one image the call saved."""
+
+    def run(framework: str, script: str, spec: dict[str, Any], **env: str) -> tuple[ClientRun, Path]:
+        done = run_client(request.getfixturevalue(framework), script, spec, {**server_env, **env})
+        return done, saved_image(image_dir)
+
+    return run
+
+
+def picture_and_path(run: ClientRun, image: Path) -> str:
+    """Check that the model got the tools and the saved image (its very bytes); the text it got, which must
+    hold the saved path."""
     received = run.answer["received"]
     assert run.answer["tools"] == TOOLS
     assert [part for part in received if part["type"] == "image"] == [image_part(image)]
     assert str(image) in texts(received)
-    assert f'"uri":"siliconflow-image://images/{image.name}"' in texts(received)  # the link, as JSON text
-    assert "client 'mcp' version '0.1.0' (protocol '2026-07-28'): no client preset" in run.log
+    return texts(received)
+
+
+@pytest.mark.external
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("framework", "script", "client"),
+    [
+        ("pydantic_ai_python", "pydantic_ai_run.py", "client 'fastmcp' version '4.2.3' (protocol '2026-07-28')"),
+        ("openai_agents_python", "openai_agents_run.py", "client 'mcp' version '0.1.0' (protocol '2026-07-28')"),
+    ],
+)
+def test_the_framework_hands_the_model_the_picture_and_the_path(
+    drive: Drive, framework: str, script: str, client: str
+) -> None:
+    run, image = drive(framework, script, {"arguments": ARGUMENTS})
+    text = picture_and_path(run, image)
+    assert "seed 5" in text and f"siliconflow-image://images/{image.name}" in text
+    assert f"{client}: no client preset" in run.log
 
 
 @pytest.mark.external
 @pytest.mark.slow
 def test_smolagents_can_call_with_a_prompt_and_a_seed_and_its_model_is_told_the_paths(
-    smolagents_python: Path, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
+    drive: Drive, standin: RunningStandIn
 ) -> None:
     """smolagents keeps only the first block and required every argument not marked nullable, as a string."""
-    run = run_client(smolagents_python, "smolagents_run.py", {"arguments": ARGUMENTS}, server_env)
-    image = saved_image(image_dir)
+    run, image = drive("smolagents_python", "smolagents_run.py", {"arguments": ARGUMENTS})
     assert run.answer["tools"] == TOOLS
     assert str(image) in run.answer["observation"] and "seed 5" in run.answer["observation"]
     assert any(str(image) in message for message in run.answer["received"])  # what the model was sent
@@ -94,43 +110,31 @@ def test_smolagents_can_call_with_a_prompt_and_a_seed_and_its_model_is_told_the_
 
 @pytest.mark.external
 @pytest.mark.slow
-def test_smolagents_structured_output_gives_the_model_each_path_and_seed(
-    smolagents_python: Path, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
-) -> None:
+def test_smolagents_structured_output_gives_the_model_each_path_and_seed(drive: Drive) -> None:
     spec = {"arguments": {"prompt": "a paper crane"}, "structured_output": True}
-    run = run_client(smolagents_python, "smolagents_run.py", spec, server_env)
-    image = saved_image(image_dir)
+    run, image = drive("smolagents_python", "smolagents_run.py", spec)
     assert f"'path': '{image}'" in run.answer["observation"]
     assert f"'uri': 'siliconflow-image://images/{image.name}'" in run.answer["observation"]
 
 
 @pytest.mark.external
 @pytest.mark.slow
-def test_llamaindex_with_the_documented_tool_spec_hands_the_agent_the_picture_and_the_path(
-    llamaindex_python: Path, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
-) -> None:
+def test_llamaindex_with_the_documented_tool_spec_hands_the_agent_the_picture_and_the_path(drive: Drive) -> None:
     spec = {"arguments": ARGUMENTS, "tool_spec": docs_snippet("ContentBlocksToolSpec")}
-    run = run_client(llamaindex_python, "llamaindex_run.py", spec, server_env)
-    image = saved_image(image_dir)
-    received = run.answer["received"]
-    assert run.answer["tools"] == TOOLS
-    assert [part for part in received if part["type"] == "image"] == [image_part(image)]
-    assert str(image) in texts(received)
-    assert f"{image.name}: siliconflow-image://images/{image.name}" in texts(received)  # an SDK 2.x client: links
+    run, image = drive("llamaindex_python", "llamaindex_run.py", spec)
+    assert f"{image.name}: siliconflow-image://images/{image.name}" in picture_and_path(run, image)  # SDK 2.x: links
     assert "client 'mcp' version '0.1.0' (protocol '2025-11-25', initialize id 1): no client preset" in run.log
 
 
 @pytest.mark.external
 @pytest.mark.slow
-def test_llamaindex_out_of_the_box_reads_the_paths_without_base64_when_inline_images_are_off(
-    llamaindex_python: Path, standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
-) -> None:
-    env = {**server_env, "SILICONFLOW_INLINE_MAX_BYTES": "0"}
-    run = run_client(llamaindex_python, "llamaindex_run.py", {"arguments": ARGUMENTS}, env)
-    image = saved_image(image_dir)
+def test_llamaindex_out_of_the_box_reads_the_paths_without_base64_when_inline_images_are_off(drive: Drive) -> None:
+    run, image = drive(
+        "llamaindex_python", "llamaindex_run.py", {"arguments": ARGUMENTS}, SILICONFLOW_INLINE_MAX_BYTES="0"
+    )
     [part] = run.answer["received"]
     assert part["type"] == "text" and str(image) in part["text"]
-    assert "ImageContent" not in part["text"] and len(part["text"]) < 3000  # docs/clients.md: about 2,000
+    assert "ImageContent" not in part["text"] and len(part["text"]) < 3000  # docs/clients.md: about 1,500
 
 
 @pytest.mark.slow
