@@ -12,7 +12,15 @@ import pytest
 
 from mcp_server_siliconflow_image.settings import Secret, Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, running_standin
-from tests.external_tools import LANGCHAIN_ADAPTERS, node_tools, provisioned_venv
+from tests.external_tools import (
+    LANGCHAIN_ADAPTERS,
+    LLAMAINDEX,
+    OPENAI_AGENTS,
+    PYDANTIC_AI,
+    SMOLAGENTS,
+    node_tools,
+    provisioned_venv,
+)
 from tests.helpers import API_KEY, server_environment
 from tests.s3_faults import FaultyS3, faulty_s3
 
@@ -111,3 +119,29 @@ def node_bin() -> Path:
 def langchain_python() -> Path:
     """A Python with langchain-mcp-adapters (MCP SDK 1.x), installed from PyPI into `.cache/` on first use."""
     return provisioned_venv("langchain-venv", (LANGCHAIN_ADAPTERS,), "import langchain_mcp_adapters.client")
+
+
+@pytest.fixture(scope="session")
+def llamaindex_python() -> Path:
+    """A Python with llama-index-tools-mcp (on MCP SDK 2.x), installed from PyPI into `.cache/` on first use."""
+    return provisioned_venv("llamaindex-venv", LLAMAINDEX, "import llama_index.tools.mcp")
+
+
+@pytest.fixture(scope="session")
+def smolagents_python() -> Path:
+    """A Python with smolagents and mcpadapt (on MCP SDK 1.x), installed from PyPI into `.cache/` on first use."""
+    return provisioned_venv(
+        "smolagents-venv", SMOLAGENTS, "import smolagents, mcpadapt.core, mcpadapt.smolagents_adapter"
+    )
+
+
+@pytest.fixture(scope="session")
+def pydantic_ai_python() -> Path:
+    """A Python with pydantic-ai's MCP toolset (FastMCP's client), installed from PyPI into `.cache/` on first use."""
+    return provisioned_venv("pydantic-ai-venv", PYDANTIC_AI, "import pydantic_ai.mcp, fastmcp")
+
+
+@pytest.fixture(scope="session")
+def openai_agents_python() -> Path:
+    """A Python with the OpenAI Agents SDK (on MCP SDK 2.x), installed from PyPI into `.cache/` on first use."""
+    return provisioned_venv("openai-agents-venv", OPENAI_AGENTS, "import agents.mcp")

@@ -16,7 +16,8 @@ from tests.helpers import CALL_SECONDS, server_command
 class RawStdioClient:
     """Speaks newline-delimited JSON-RPC to the server process, the way Claude Desktop does."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, first_id: int = 1) -> None:
+        """`first_id`: the JSON-RPC id of the first request (MCP SDK 1.x numbers from 0, SDK 2.x from 1)."""
         # stderr to a file: a pipe nobody reads fills up under DEBUG logging and stalls the server.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed by close()
         self.process = subprocess.Popen(
@@ -29,7 +30,7 @@ class RawStdioClient:
         )
         self.raw_lines: list[bytes] = []
         self._unread = bytearray()
-        self._next_id = 0
+        self._next_id = first_id - 1
 
     def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._next_id += 1

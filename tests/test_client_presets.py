@@ -7,11 +7,13 @@ version (tests/raw_client.py), and the MCP SDK's client in memory for the curren
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -20,6 +22,7 @@ from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from mcp_server_siliconflow_image.surface.presets import PRESETS, result_options
+from tests.helpers import MCP_HEADERS, running_http_server
 from tests.images import encode
 from tests.raw_client import RawStdioClient
 
@@ -47,8 +50,8 @@ class Session:
 def connect(server_env: dict[str, str]) -> Iterator[Any]:
     clients: list[RawStdioClient] = []
 
-    def start(name: str, version: str = "2025-06-18", **env: str) -> Session:
-        client = RawStdioClient({**server_env, **env})
+    def start(name: str, version: str = "2025-06-18", first_id: int = 1, **env: str) -> Session:
+        client = RawStdioClient({**server_env, **env}, first_id=first_id)
         clients.append(client)
         return Session(client, client.handshake(version, name=name))
 
@@ -140,16 +143,83 @@ def test_an_explicit_variable_wins_over_the_preset(connect: Any, standin: Runnin
 
 
 @pytest.mark.slow
-def test_the_sdk_1x_default_name_gets_no_resource_links(connect: Any, standin: RunningStandIn) -> None:
-    result = connect("mcp", "2025-06-18").call("generate_image", {"prompt": "x"})
-    assert kinds(result) == ["image", "text"]
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
+def test_the_sdk_1x_default_name_gets_no_resource_links(connect: Any, standin: RunningStandIn, version: str) -> None:
+    """SDK 1.x (LangChain's adapter, smolagents) sends clientInfo "mcp" and numbers its requests from 0."""
+    result = connect("mcp", version, first_id=0).call("generate_image", {"prompt": "x"})
+    assert kinds(result) == ["text", "image"]  # smolagents keeps only the first block: the paths
     assert result["structuredContent"]["images"][0]["uri"].startswith("siliconflow-image://images/")
 
 
 @pytest.mark.slow
-def test_resource_links_variable_wins_over_the_preset(connect: Any, standin: RunningStandIn) -> None:
-    result = connect("mcp", "2025-06-18", SILICONFLOW_RESOURCE_LINKS="true").call("generate_image", {"prompt": "x"})
+def test_the_sdk_1x_default_name_gets_typed_optional_arguments(connect: Any, standin: RunningStandIn) -> None:
+    """smolagents reads only a property's own type and requires every argument not marked nullable."""
+    sdk_1x = connect("mcp", "2025-11-25", first_id=0).tools()
+    others = connect("some-client", "2025-11-25").tools()
+    for name in ("generate_image", "edit_image"):
+        schema = sdk_1x[name]["inputSchema"]
+        optional = [prop for key, prop in schema["properties"].items() if key not in schema["required"]]
+        assert optional and all(prop["nullable"] is True and "type" in prop for prop in optional)
+        assert schema["properties"]["prompt"] == others[name]["inputSchema"]["properties"]["prompt"]
+    generate = sdk_1x["generate_image"]["inputSchema"]["properties"]
+    assert generate["seed"]["type"] == "integer" and generate["guidance_scale"]["type"] == "number"
+    assert generate["seed"]["anyOf"] == others["generate_image"]["inputSchema"]["properties"]["seed"]["anyOf"]
+    assert all("nullable" not in prop for prop in others["generate_image"]["inputSchema"]["properties"].values())
+
+
+@pytest.mark.slow
+def test_an_sdk_2x_handshake_session_named_mcp_keeps_its_links(connect: Any, standin: RunningStandIn) -> None:
+    """SDK 2.x's low-level ClientSession (LlamaIndex's too) sends the same name and protocol, numbered from 1."""
+    result = connect("mcp", "2025-11-25", first_id=1).call("generate_image", {"prompt": "x"})
     assert kinds(result) == ["image", "resource_link", "text"]
+
+
+def http_answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON-RPC answer in a streamable HTTP response (a JSON body or the last SSE event)."""
+    if response.text.startswith("{"):
+        answer: dict[str, Any] = response.json()
+        return answer
+    events = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
+    return dict(json.loads(events[-1]))
+
+
+@pytest.mark.slow
+def test_an_http_session_keeps_its_initialize_id_for_its_calls(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    """Over streamable HTTP each session is told apart like a stdio connection: SDK 1.x numbering, SDK 2.x's."""
+    seen = {}
+    with running_http_server(server_env) as (base, _):
+        for first_id in (0, 1):
+            headers = dict(MCP_HEADERS)
+            init = {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "mcp", "version": "0.1.0"},
+            }
+            opened = httpx.post(
+                f"{base}/mcp",
+                headers=headers,
+                json={"jsonrpc": "2.0", "id": first_id, "method": "initialize", "params": init},
+            )
+            headers |= {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+            httpx.post(f"{base}/mcp", headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+            call = {"name": "generate_image", "arguments": {"prompt": "x"}}
+            answer = httpx.post(
+                f"{base}/mcp",
+                headers=headers,
+                json={"jsonrpc": "2.0", "id": first_id + 1, "method": "tools/call", "params": call},
+                timeout=60,
+            )
+            seen[first_id] = kinds(http_answer(answer)["result"])
+    assert seen == {0: ["text", "image"], 1: ["image", "resource_link", "text"]}
+
+
+@pytest.mark.slow
+def test_resource_links_variable_wins_over_the_preset(connect: Any, standin: RunningStandIn) -> None:
+    session = connect("mcp", "2025-06-18", first_id=0, SILICONFLOW_RESOURCE_LINKS="true")
+    result = session.call("generate_image", {"prompt": "x"})
+    assert kinds(result) == ["text", "image", "resource_link"]
 
 
 @pytest.mark.slow
@@ -161,7 +231,9 @@ def test_resource_links_can_be_turned_off_for_any_client(connect: Any, standin: 
 def test_a_2026_sdk_client_named_mcp_keeps_its_links(settings: Settings) -> None:
     """MCP SDK 2.x also defaults to the name "mcp", but speaks 2026-07-28 and handles resource links."""
     assert result_options(settings, "mcp", "2026-07-28").resource_links is True
-    assert result_options(settings, "mcp", "2025-11-25").resource_links is False
+    assert result_options(settings, "mcp", "2025-11-25", initialize_id=0).resource_links is False
+    assert result_options(settings, "mcp", "2025-11-25", initialize_id=1).resource_links is True
+    assert result_options(settings, "mcp", "2025-11-25").resource_links is False  # id unknown: as before
 
 
 def test_a_flag_wins_over_the_preset_like_a_variable(settings: Settings) -> None:
@@ -245,7 +317,7 @@ def test_the_applied_preset_is_logged(standin: RunningStandIn, server_env: dict[
     client = RawStdioClient(server_env)
     client.handshake(name="codex-mcp-client")
     stderr = client.close()
-    assert "client 'codex-mcp-client' (protocol 2025-06-18): using the Codex preset" in stderr
+    assert "client 'codex-mcp-client' version '1' (protocol '2025-06-18', initialize id 1): using the Codex" in stderr
 
 
 def test_a_bad_resource_links_value_names_the_variable() -> None:

@@ -1,7 +1,8 @@
 """The result of a generating call, in the shape docs/tools.md's "Results" documents (clients depend on it).
 
 Content, in order: one image block per image (the original, or a preview when the batch would not fit
-the client's size limit), one resource_link per image to the full-size file, one short text. The same
+the client's size limit), one resource_link per image to the full-size file, one short text (first
+instead, for clients whose preset says they keep only the first block). The same
 facts go into `structuredContent`, because some clients show the model only that. Clients that cannot
 use resource links (older protocol versions, some presets) get the same facts in the text alone.
 """
@@ -129,7 +130,8 @@ def build_result(outcome: Outcome, options: ResultOptions) -> CallToolResult:
     ]
     if options.resource_links:
         content += [_resource_link(image.saved, index) for index, image in enumerate(images, start=1)]
-    content.append(TextContent(type="text", text=summary_text(result, "Edited" if outcome.edited else "Generated")))
+    text = TextContent(type="text", text=summary_text(result, "Edited" if outcome.edited else "Generated"))
+    content = [text, *content] if options.text_first else [*content, text]
     return CallToolResult(
         content=content,
         structured_content=result.model_dump(mode="json") if options.structured_output else None,
