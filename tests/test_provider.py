@@ -23,7 +23,7 @@ async def test_every_response_shape_gives_the_same_saved_bytes(
     assert not result.is_error, result.content
     from mcp_server_siliconflow_image.standin import render_image
 
-    expected, _ = render_image("pattern", "a boat", 9, (1024, 1024), 1)
+    expected, _ = render_image("scene", "a boat", 9, (1024, 1024), 1)
     assert Path(result.structured_content["images"][0]["path"]).read_bytes() == expected
 
 

@@ -50,7 +50,7 @@ def test_stand_in_command_speaks_the_providers_api(standin_process: str) -> None
     assert all("Expires=" in url and "Signature=" in url for url in urls)
     images = [httpx.get(url).content for url in urls]
     assert [identify(data).width for data in images] == [768, 768]
-    assert images[0] == render_image("pattern", "a fox", 7, (768, 1024), 1)[0]
+    assert images[0] == render_image("scene", "a fox", 7, (768, 1024), 1)[0]
     tampered = httpx.get(urls[0].replace("Signature=", "Signature=x"))
     assert tampered.status_code == 403 and "SignatureDoesNotMatch" in tampered.text
 

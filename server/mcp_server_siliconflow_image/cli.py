@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     standin.add_argument("--host", dest="standin_host", default="127.0.0.1", help="default: 127.0.0.1")
     standin.add_argument("--port", dest="standin_port", type=int, default=8765, help="default: 8765")
     standin.add_argument("--key", default="sk-standin", help="the API key it accepts (default: sk-standin)")
-    standin.add_argument("--image-kind", choices=("pattern", "noise", "jpeg"), default="pattern")
+    standin.add_argument("--image-kind", choices=("scene", "pattern", "noise", "jpeg"), default="scene")
     standin.add_argument("--delay", type=float, default=0.0, help="seconds each generation takes (default 0)")
     demo = commands.add_parser(
         "demo",
