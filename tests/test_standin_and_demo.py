@@ -15,6 +15,7 @@ import pytest
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
 from tests.helpers import API_KEY, server_command, unused_port, wait_until_serving
+from tests.test_offline_pictures import correlation, layout, picture
 
 
 @pytest.fixture
@@ -117,3 +118,40 @@ def test_demo_runs_end_to_end_with_no_key_and_no_network(tmp_path: Path) -> None
         assert sidecar["sha256"] and sidecar["file"] == image.name
     assert "[image] image/png" in done.stdout and "[resource_link] siliconflow-image://images/" in done.stdout
     assert "edit_image(" in done.stdout and "list_models(" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_demo_shows_its_pictures_following_the_prompt_and_the_edit_changing_the_first(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [server_command(), "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path / "home")},
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    first, _, edited = sorted(tmp_path.glob("*.png"))  # named by time: the batch of two, then the edit
+    assert "lighthouse" in [entry[0] for entry in layout(first.read_bytes())["things"]]
+    assert "moon" in [entry[0] for entry in layout(edited.read_bytes())["things"]]
+    assert correlation(picture(first.read_bytes()), picture(edited.read_bytes())) > 0.6  # the same picture, changed
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_the_absolute_command_and_a_config_entry_that_work(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [server_command(), "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")},  # as a fresh shell: .venv/bin not on PATH
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    entry_line = next(line for line in done.stdout.splitlines() if line.strip().startswith('"siliconflow-image":'))
+    entry = json.loads("{" + entry_line.strip() + "}")["siliconflow-image"]
+    command = [entry["command"], *entry.get("args", [])]
+    assert Path(command[0]).is_absolute() and f"-- {' '.join(command)}" in done.stdout  # Claude Code's line too
+    assert entry["env"] == {"SILICONFLOW_API_KEY": "sk-your-key"}
+    started = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60, env={})
+    assert started.returncode == 0 and started.stdout.startswith("mcp-server-siliconflow-image ")
