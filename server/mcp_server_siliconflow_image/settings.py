@@ -242,6 +242,16 @@ def parse_base_url(variable: str, value: str) -> str:
     return value.rstrip("/")
 
 
+_VERSIONED_PATH = re.compile(r"/v\d+[a-z0-9]*$")
+
+
+def with_version(base_url: str) -> str | None:
+    """`base_url` with `/v1` added when its path names no API version (`…/v1`, `…/v2beta`), which is what a 404
+    from it most likely means (SiliconFlow's API is under /v1); None when it names one."""
+    path = urlsplit(base_url).path.rstrip("/")
+    return None if _VERSIONED_PATH.search(path) else f"{base_url.rstrip('/')}/v1"
+
+
 def parse_bool(variable: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:

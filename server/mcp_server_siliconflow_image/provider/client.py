@@ -27,8 +27,8 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact
-from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within
+from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact, refused_key_advice
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within, unreachable_address
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
     base64_length,
@@ -43,7 +43,7 @@ from mcp_server_siliconflow_image.provider.retry import (
     RetryPolicy,
     parse_retry_after,
 )
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, with_version
 from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
-    401: "The API key was refused: check {key} (create one at https://cloud.siliconflow.cn/account/ak).",
+    401: "The API key was refused.",
     403: (
         "On SiliconFlow a 403 usually means the account has not completed real-name verification, its balance "
         "is used up, or the key may not use this model (some need a paid balance or an application): check "
@@ -74,6 +74,10 @@ HINTS = {
         "charged): try again, or use fewer inference steps or a smaller size."
     ),
 }
+BASE_URLS = (
+    "use https://api.siliconflow.cn/v1 (the default), https://api.siliconflow.com/v1 for the international site, "
+    "or your gateway's address ending in /v1"
+)
 DOWNLOAD_ATTEMPTS = 3
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_MESSAGE_CHARS = 300
@@ -421,8 +425,16 @@ class ProviderClient:
         raise self._timeout_error()
 
     def _connection_error(self, method: str, error: httpx.HTTPError) -> ProviderError:
-        """A failed connection, worded by whether the provider may have seen the request; redacted whole, since the
-        base URL may carry a gateway password."""
+        """A failed connection, worded by whether the provider may have seen the request, or as a setting to fix when
+        the address can never answer; redacted whole, since the base URL may carry a gateway password."""
+        wrong = unreachable_address(error)
+        if wrong is not None:  # not retried: no wait makes a wrong address answer
+            return ProviderError(
+                self._redact(
+                    f"Nothing answers at {self._settings.base_url}: {wrong}. That address is SILICONFLOW_BASE_URL, "
+                    f"so this is a setting to fix, not a network hiccup: {BASE_URLS}."
+                )
+            )
         reason = str(error) or type(error).__name__
         where = f"the provider at {self._settings.base_url}"
         if isinstance(error, NOT_SENT):
@@ -539,9 +551,15 @@ class ProviderClient:
     def _status_error(self, response: httpx.Response) -> ProviderError:
         code, message = _error_details(response)
         status = response.status_code
-        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.").format(
-            key=self.key.name
-        )
+        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
+        base_url = self._redact(self._settings.base_url)
+        if status == 401:
+            hint = f"{hint} {refused_key_advice(self.key.name, base_url)}"
+        elif status == 404 and (versioned := with_version(base_url)) is not None:
+            hint = (
+                f"SILICONFLOW_BASE_URL={base_url} probably lacks /v1 (SiliconFlow's API is under "
+                f"https://api.siliconflow.cn/v1): set it to {versioned}."
+            )
         detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
         said = f": {_shorten(self._redact(message))}" if message else ""
         return ProviderError(
