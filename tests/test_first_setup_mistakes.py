@@ -7,15 +7,21 @@ flags after the subcommand, a closed stdin, images from before `~/Pictures` exis
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import socket
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
+from mcp import Client
 
 from mcp_server_siliconflow_image.credentials import refused_key_advice
 from mcp_server_siliconflow_image.httpclient import NAME_UNKNOWN, unreachable_address
-from mcp_server_siliconflow_image.standin import RunningStandIn
-from tests.helpers import first_text, generate, stdio_params, unused_port
+from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
+from tests.helpers import API_KEY, first_text, generate, server_command, stdio_params, unused_port
 
 pytestmark = [pytest.mark.anyio]
 
@@ -91,3 +97,83 @@ def test_a_refused_connection_to_a_remote_host_may_pass_and_stays_retried() -> N
     assert unreachable_address(error) is None
     error.__cause__ = socket.gaierror(next(iter(NAME_UNKNOWN)), "Name or service not known")
     assert unreachable_address(error) == "the host name gateway.example.com does not resolve"
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [server_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=env["HOME"],
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.slow
+def test_doctor_takes_the_servers_flags_after_the_subcommand(
+    standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
+) -> None:
+    env = {"HOME": server_env["HOME"], "NO_PROXY": "127.0.0.1"}  # no variables: everything by flag
+    flags = ["--base-url", standin.base_url, "--api-key", API_KEY, "--image-dir", str(image_dir)]
+    done = run_cli(env, "doctor", "--json", *flags)
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
+    assert standin.base_url in checks["endpoint"]["detail"] and checks["key"]["verdict"] == "ok"
+    assert str(image_dir) in checks["image folder"]["detail"]
+    before = run_cli(env, "--base-url", standin.base_url, "doctor", "--json", "--api-key", API_KEY)
+    assert standin.base_url in before.stdout  # a flag before the subcommand still counts
+
+
+@pytest.mark.slow
+def test_started_with_stdin_closed_the_server_says_so_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" 0<&-', server_command()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0 and done.stdout == ""
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "stdin is closed" in done.stderr and "demo" in done.stderr
+
+
+def default_folders(home: Path) -> tuple[Path, Path]:
+    """The per-user data folder and `~/Pictures/SiliconFlow`, the two default image folders on Linux."""
+    return home / ".local/share/mcp-server-siliconflow-image/images", home / "Pictures" / "SiliconFlow"
+
+
+def without_image_dir(server_env: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in server_env.items() if name != "SILICONFLOW_IMAGE_DIR"}
+
+
+@pytest.mark.slow
+async def test_images_stay_where_the_earlier_ones_are_when_pictures_appears_later(server_env: dict[str, str]) -> None:
+    env = without_image_dir(server_env)
+    data_folder, _ = default_folders(Path(env["HOME"]))
+    first = await generate(stdio_params(env), prompt="before")
+    assert Path(first.structured_content["images"][0]["path"]).parent == data_folder  # type: ignore[index]
+    (Path(env["HOME"]) / "Pictures").mkdir()  # a desktop installed later makes ~/Pictures
+    second = await generate(stdio_params(env), prompt="after")
+    assert Path(second.structured_content["images"][0]["path"]).parent == data_folder  # type: ignore[index]
+    async with Client(stdio_params(env)) as client:
+        listed = await client.list_resources()
+    assert len([resource for resource in listed.resources if resource.uri.endswith(".png")]) == 2  # none vanished
+
+
+@pytest.mark.slow
+def test_images_in_both_default_folders_are_named_by_the_server_and_the_doctor(server_env: dict[str, str]) -> None:
+    env = without_image_dir(server_env)
+    data_folder, pictures_folder = default_folders(Path(env["HOME"]))
+    for folder in (data_folder, pictures_folder):  # e.g. an older version switched folders when ~/Pictures came
+        folder.mkdir(parents=True)
+        (folder / "20260101-000000-000000_seed1_1.png").write_bytes(render_image("pattern", "x", 1, (32, 32), 1)[0])
+    served = run_cli(env)  # stdin is empty: the server starts, says where images go, and ends
+    assert served.returncode == 0 and f"images of earlier runs are in {data_folder}" in served.stderr
+    doctor = run_cli(env, "doctor", "--json")
+    folder_check = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}["image folder"]
+    assert folder_check["verdict"] == "warn"
+    assert str(pictures_folder) in folder_check["detail"] and str(data_folder) in folder_check["detail"]
+    shutil.rmtree(pictures_folder.parent)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.credentials import key_problem, redact
-from mcp_server_siliconflow_image.settings import OPTIONS, Settings, SettingsError
+from mcp_server_siliconflow_image.settings import OPTIONS, Settings, SettingsError, default_image_folders
 
 logger = logging.getLogger("mcp_server_siliconflow_image")
 
@@ -49,10 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="HTTP only: no server-side sessions, for several instances behind a load balancer",
     )
-    for option in OPTIONS:
-        if option.flag is not None:  # read as text: Settings.load parses it as it parses the variable
-            parser.add_argument(option.flag, dest=option.field, metavar=option.metavar, help=option.help_text())
-    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
+    add_setting_flags(parser, unset=None)
     commands = parser.add_subparsers(dest="command", metavar="{doctor,stand-in,demo}")
     doctor = commands.add_parser(
         "doctor",
@@ -62,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
             "GET /user/info, never printing it), the base URL and its image API, the image folder (writable, "
             "free space), the Python and package versions, and what the Claude Desktop, Claude Code, Cursor and "
             "VS Code configs would start. One line per check with the fix. Reads the same variables and flags "
-            "as the server (give flags before 'doctor'). Exit status 0 only when generating would work."
+            "as the server (before or after 'doctor'). Exit status 0 only when generating would work."
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
+    add_setting_flags(doctor, unset=argparse.SUPPRESS)  # `doctor --base-url …` as well as `--base-url … doctor`
     standin = commands.add_parser(
         "stand-in",
         help="run the offline stand-in provider (no key, no network) for demos and agents' CI",
@@ -89,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", help="folder for the demo images (default: a new folder in the temp dir)")
     return parser
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, *, unset: object) -> None:
+    """The flag of every setting, and --log-level. `unset` is what an absent flag leaves: a subcommand's parser
+    passes argparse.SUPPRESS, so that an absent flag there keeps what the same flag before the subcommand said."""
+    for option in OPTIONS:
+        if option.flag is not None:  # read as text: Settings.load parses it as it parses the variable
+            parser.add_argument(
+                option.flag, dest=option.field, metavar=option.metavar, help=option.help_text(), default=unset
+            )
+    level_default = "INFO" if unset is None else unset
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=level_default, help="default: INFO")
 
 
 def settings_from_args(options: argparse.Namespace) -> Settings:
@@ -142,6 +152,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from mcp_server_siliconflow_image.standin.demo import run_demo
 
         parser.exit(run_demo(options.out))
+    if options.transport == "stdio":
+        from mcp_server_siliconflow_image.hosting.stdio import closed_pipe
+
+        if (closed := closed_pipe()) is not None:
+            parser.exit(0, f"mcp-server-siliconflow-image: {closed}\n")
     try:
         settings = settings_from_args(options)
     except SettingsError as error:
@@ -168,6 +183,14 @@ def serve(settings: Settings) -> None:
     if settings.api_key is None:
         logger.warning("SILICONFLOW_API_KEY is not set: generate_image will answer how to set it")
     logger.info("saving images to %s", settings.image_location)
+    if "image_dir" not in settings.explicitly_set:
+        for folder in default_image_folders().earlier_images:
+            logger.warning(
+                "images of earlier runs are in %s, not in %s where new ones go: set SILICONFLOW_IMAGE_DIR to the "
+                "folder you want (and move the others there) to keep them in one place",
+                folder,
+                settings.image_location,
+            )
     if settings.transport == "http":
         from mcp_server_siliconflow_image.hosting.http import serve_http
 

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX
 from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
+from mcp_server_siliconflow_image.stores.naming import is_image_name
 
 DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
 DEFAULT_MODEL = "Kwai-Kolors/Kolors"
@@ -311,16 +312,46 @@ def default_image_dir() -> Path:
     Claude Desktop starts servers with `/` as the working directory, so a relative default would
     either fail or scatter images across the file system.
     """
-    pictures = Path.home() / "Pictures"
-    if pictures.is_dir():
-        return pictures / "SiliconFlow"
-    return data_dir() / "images"
+    return default_image_folders().chosen
 
 
 def default_kept_aside_dir() -> Path:
     """Where a bucket's images wait on this machine while the bucket refuses them: the server's own data folder,
     which survives reboots, one folder per bucket and prefix inside it."""
     return data_dir() / "kept-for-bucket"
+
+
+@dataclass(frozen=True)
+class DefaultImageFolders:
+    """Which default folder images go to, and the default folders passed over (with those holding images)."""
+
+    chosen: Path
+    passed_over: tuple[Path, ...]
+    """Default folders not used now: `~/Pictures/SiliconFlow` while another holds the images, or the reverse."""
+    earlier_images: tuple[Path, ...]
+    """The passed-over folders that hold images: where images of earlier runs are, to be said loudly."""
+
+
+def default_image_folders() -> DefaultImageFolders:
+    """`~/Pictures/SiliconFlow` when `~/Pictures` exists, else this server's per-user data folder; but a folder
+    that already holds images keeps them company. `~/Pictures` may appear after the first images were saved (a
+    desktop installed later): switching folders then would make every earlier image "vanish" from resources/list
+    and from the user's view."""
+    pictures = Path.home() / "Pictures"
+    data = data_dir() / "images"
+    candidates = [pictures / "SiliconFlow", data] if pictures.is_dir() else [data]  # preferred first
+    holding = [folder for folder in candidates if _holds_images(folder)]
+    chosen = holding[0] if holding else candidates[0]
+    passed_over = tuple(folder for folder in candidates if folder != chosen)
+    return DefaultImageFolders(chosen, passed_over, tuple(folder for folder in passed_over if folder in holding))
+
+
+def _holds_images(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(is_image_name(entry.name) for entry in entries)
+    except OSError:
+        return False
 
 
 def data_dir() -> Path:
