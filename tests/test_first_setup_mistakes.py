@@ -154,10 +154,10 @@ async def test_images_stay_where_the_earlier_ones_are_when_pictures_appears_late
     env = without_image_dir(server_env)
     data_folder, _ = default_folders(Path(env["HOME"]))
     first = await generate(stdio_params(env), prompt="before")
-    assert Path(first.structured_content["images"][0]["path"]).parent == data_folder  # type: ignore[index]
+    assert Path(first.structured_content["images"][0]["path"]).parent == data_folder
     (Path(env["HOME"]) / "Pictures").mkdir()  # a desktop installed later makes ~/Pictures
     second = await generate(stdio_params(env), prompt="after")
-    assert Path(second.structured_content["images"][0]["path"]).parent == data_folder  # type: ignore[index]
+    assert Path(second.structured_content["images"][0]["path"]).parent == data_folder
     async with Client(stdio_params(env)) as client:
         listed = await client.list_resources()
     assert len([resource for resource in listed.resources if resource.uri.endswith(".png")]) == 2  # none vanished

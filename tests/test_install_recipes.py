@@ -24,7 +24,7 @@ works from then on, and the recipes' "today, from a checkout" lines may go."""
 def sections(page: Path) -> list[tuple[str, str]]:
     """The page cut at its headings (outside code blocks): (heading, text) pairs, the text before the first too."""
     found: list[tuple[str, str]] = []
-    heading, lines, in_code = "(top)", [], False
+    heading, lines, in_code = "(top)", list[str](), False
     for line in page.read_text().splitlines():
         in_code = in_code != line.startswith("```")
         if not in_code and re.match(r"#{2,3} ", line):
