@@ -21,7 +21,17 @@ from mcp import Client
 from mcp_server_siliconflow_image.credentials import refused_key_advice
 from mcp_server_siliconflow_image.httpclient import NAME_UNKNOWN, unreachable_address
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
-from tests.helpers import API_KEY, first_text, generate, server_command, stdio_params, unused_port
+from tests.helpers import (
+    API_KEY,
+    OWNER_TOKEN,
+    client_as,
+    first_text,
+    generate,
+    running_http_server,
+    server_command,
+    stdio_params,
+    unused_port,
+)
 
 pytestmark = [pytest.mark.anyio]
 
@@ -96,7 +106,7 @@ def test_a_refused_connection_to_a_remote_host_may_pass_and_stays_retried() -> N
     error.__cause__ = socket.gaierror(-3, "Temporary failure in name resolution")  # a resolver down for now
     assert unreachable_address(error) is None
     error.__cause__ = socket.gaierror(next(iter(NAME_UNKNOWN)), "Name or service not known")
-    assert unreachable_address(error) == "the host name gateway.example.com does not resolve"
+    assert str(unreachable_address(error)) == "the host name gateway.example.com does not resolve"
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -117,6 +127,7 @@ def test_doctor_takes_the_servers_flags_after_the_subcommand(
 ) -> None:
     env = {"HOME": server_env["HOME"], "NO_PROXY": "127.0.0.1"}  # no variables: everything by flag
     flags = ["--base-url", standin.base_url, "--api-key", API_KEY, "--image-dir", str(image_dir)]
+    flags += ["--transport", "http", "--port", "9000", "--log-level", "warning"]  # as copied from a server command
     done = run_cli(env, "doctor", "--json", *flags)
     assert done.returncode == 0, done.stdout + done.stderr
     checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
@@ -177,3 +188,22 @@ def test_images_in_both_default_folders_are_named_by_the_server_and_the_doctor(s
     assert folder_check["verdict"] == "warn"
     assert str(pictures_folder) in folder_check["detail"] and str(data_folder) in folder_check["detail"]
     shutil.rmtree(pictures_folder.parent)
+
+
+@pytest.mark.slow
+async def test_remote_callers_get_the_advice_without_the_servers_provider_address(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    """Over HTTP the caller did not configure the server, and a gateway's address may be internal: the advice
+    says what is wrong without naming it."""
+    env = {**server_env, "SILICONFLOW_MCP_TOKEN": OWNER_TOKEN}
+    wrong_key = {"X-SiliconFlow-Api-Key": "sk-a-callers-key-of-the-other-site"}
+    with running_http_server(env) as (base, _):
+        async with client_as(base, OWNER_TOKEN, **wrong_key) as client:
+            refused = first_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    with running_http_server({**env, "SILICONFLOW_BASE_URL": standin.origin}) as (base, _):
+        async with client_as(base, OWNER_TOKEN) as client:
+            lacking = first_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "X-SiliconFlow-Api-Key" in refused and "cloud.siliconflow.com" in refused
+    assert "This server's SILICONFLOW_BASE_URL probably lacks /v1" in lacking
+    assert standin.origin not in refused + lacking and "127.0.0.1" not in refused + lacking

@@ -29,27 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
-    parser.add_argument("--host", default=None, help="HTTP only: interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="HTTP only: port (default 8000); MCP is at /mcp")
-    parser.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="HTTP only: a host name clients may use besides loopback (repeatable), e.g. images.example.com",
-    )
-    parser.add_argument(
-        "--allow-unauthenticated",
-        action="store_true",
-        help="HTTP only: allow listening beyond loopback without SILICONFLOW_MCP_TOKEN (not recommended)",
-    )
-    parser.add_argument(
-        "--stateless",
-        action="store_true",
-        help="HTTP only: no server-side sessions, for several instances behind a load balancer",
-    )
-    add_setting_flags(parser, unset=None)
+    add_server_flags(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", metavar="{doctor,stand-in,demo}")
     doctor = commands.add_parser(
         "doctor",
@@ -63,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
-    add_setting_flags(doctor, unset=argparse.SUPPRESS)  # `doctor --base-url …` as well as `--base-url … doctor`
+    add_server_flags(doctor, after_command=True)  # `doctor --base-url …` as well as `--base-url … doctor`
     standin = commands.add_parser(
         "stand-in",
         help="run the offline stand-in provider (no key, no network) for demos and agents' CI",
@@ -89,16 +69,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_setting_flags(parser: argparse.ArgumentParser, *, unset: object) -> None:
-    """The flag of every setting, and --log-level. `unset` is what an absent flag leaves: a subcommand's parser
-    passes argparse.SUPPRESS, so that an absent flag there keeps what the same flag before the subcommand said."""
+def add_server_flags(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Every flag of the server: how it is reached, every setting's flag, and --log-level.
+
+    A subcommand's parser (`after_command`) has them too, with no defaults of its own (argparse.SUPPRESS), so a
+    flag given before the subcommand still counts when it is not given again after it."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument("--transport", choices=("stdio", "http"), default=default("stdio"), help="default: stdio")
+    parser.add_argument("--host", default=default(None), help="HTTP only: interface to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=default(None), help="HTTP only: port (default 8000); MCP is at /mcp"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=default([]),
+        metavar="NAME",
+        help="HTTP only: a host name clients may use besides loopback (repeatable), e.g. images.example.com",
+    )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=default(False),
+        help="HTTP only: allow listening beyond loopback without SILICONFLOW_MCP_TOKEN (not recommended)",
+    )
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        default=default(False),
+        help="HTTP only: no server-side sessions, for several instances behind a load balancer",
+    )
     for option in OPTIONS:
         if option.flag is not None:  # read as text: Settings.load parses it as it parses the variable
             parser.add_argument(
-                option.flag, dest=option.field, metavar=option.metavar, help=option.help_text(), default=unset
+                option.flag, dest=option.field, metavar=option.metavar, help=option.help_text(), default=default(None)
             )
-    level_default = "INFO" if unset is None else unset
-    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=level_default, help="default: INFO")
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, type=str.upper, default=default("INFO"), help="default: INFO"
+    )
 
 
 def settings_from_args(options: argparse.Namespace) -> Settings:

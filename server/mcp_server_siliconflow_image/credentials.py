@@ -91,21 +91,22 @@ SITE_KEYS = (
 """Why a key that works in the console is refused here: the two SiliconFlow sites do not share keys."""
 
 
-def refused_key_advice(key_name: str, base_url: str) -> str:
+def refused_key_advice(key_name: str, base_url: str, *, show_address: bool = True) -> str:
     """What to do when the provider refuses a key: which site the key must come from for this base URL.
 
-    `base_url` must already be safe to show (see `redact`)."""
+    `base_url` must already be safe to show (see `redact`). SiliconFlow's own addresses are always named; any other
+    (a gateway, maybe on an internal network) only when `show_address` (the caller is who configured it)."""
     host = urlsplit(base_url).hostname or ""
     if host == "api.siliconflow.cn":
-        fix = "if your key is from cloud.siliconflow.com, set SILICONFLOW_BASE_URL=https://api.siliconflow.com/v1"
+        uses = "This server uses https://api.siliconflow.cn/v1: if your key is from cloud.siliconflow.com, set "
+        fix = f"{uses}SILICONFLOW_BASE_URL=https://api.siliconflow.com/v1."
     elif host == "api.siliconflow.com":
-        fix = "if your key is from cloud.siliconflow.cn, set SILICONFLOW_BASE_URL=https://api.siliconflow.cn/v1"
+        uses = "This server uses https://api.siliconflow.com/v1: if your key is from cloud.siliconflow.cn, set "
+        fix = f"{uses}SILICONFLOW_BASE_URL=https://api.siliconflow.cn/v1."
     else:
-        fix = f"{host or base_url} is not SiliconFlow itself, so use a key it issued"
-    return (
-        f"Check {key_name} (copy it again from the site you made it on); {SITE_KEYS}. "
-        f"This server uses {base_url}: {fix}."
-    )
+        gateway = f"{base_url}, a gateway" if show_address else "a gateway"
+        fix = f"This server uses {gateway}, not SiliconFlow itself: use a key that gateway issued."
+    return f"Check {key_name} (copy it again from the site you made it on); {SITE_KEYS}. {fix}"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

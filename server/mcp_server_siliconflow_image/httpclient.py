@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 
 import httpx
 
@@ -42,9 +43,28 @@ NAME_UNKNOWN = frozenset(
 """Resolver answers that say a name does not exist (EAI_AGAIN, "try again", may pass: it is not among them)."""
 
 
-def unreachable_address(error: httpx.HTTPError) -> str | None:
+@dataclass(frozen=True)
+class WrongAddress:
+    """Why an address can never answer: its host name does not resolve, or nothing listens at it."""
+
+    host: str
+    port: int | None
+    """None when the name does not resolve; else the port nothing listens on."""
+
+    def describe(self, *, show: bool = True) -> str:
+        """In words, naming the address unless `show` is False (a caller who did not configure it)."""
+        if self.port is None:
+            return f"the host name {self.host} does not resolve" if show else "its host name does not resolve"
+        where = f"{self.host}:{self.port}" if show else "its address"
+        return f"nothing listens at {where} (connection refused)"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def unreachable_address(error: httpx.HTTPError) -> WrongAddress | None:
     """Why the address `error`'s request went to can never answer, when the error proves it: its host name does
-    not resolve, or nothing listens at that loopback port. That is a setting to fix, not a hiccup to retry.
+    not resolve, or nothing listens at that local port. That is a setting to fix, not a hiccup to retry.
 
     None for failures that may pass: a remote host refusing while it restarts, timeouts, dropped connections,
     a resolver that is down for now.
@@ -57,10 +77,9 @@ def unreachable_address(error: httpx.HTTPError) -> str | None:
         return None
     causes = list(_causes(error))
     if any(isinstance(cause, socket.gaierror) and cause.errno in NAME_UNKNOWN for cause in causes):
-        return f"the host name {url.host} does not resolve"
-    if any(isinstance(cause, ConnectionRefusedError) for cause in causes) and _is_loopback(url.host):
-        port = url.port or (443 if url.scheme == "https" else 80)
-        return f"nothing listens at {url.host}:{port} (connection refused)"
+        return WrongAddress(url.host, None)
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes) and _is_local(url.host):
+        return WrongAddress(url.host, url.port or (443 if url.scheme == "https" else 80))
     return None
 
 
@@ -79,10 +98,12 @@ def _causes(error: BaseException) -> list[BaseException]:
     return found
 
 
-def _is_loopback(host: str) -> bool:
+def _is_local(host: str) -> bool:
+    """Whether `host` is this machine (loopback, or 0.0.0.0, which connects to it): a refusal there is final."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified

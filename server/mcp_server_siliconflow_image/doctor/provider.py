@@ -121,7 +121,7 @@ async def _endpoint_without_key(settings: Settings, http: httpx.AsyncClient) -> 
             f"{settings.base_url}/models", params={"type": "image"}, timeout=MODEL_LIST_TIMEOUT_SECONDS
         )
     except httpx.HTTPError as error:
-        why = unreachable_address(error) or type(error).__name__
+        why = str(unreachable_address(error) or type(error).__name__)
         return Check("endpoint", "fail", f"{settings.base_url} cannot be reached ({why})", BASE_URL_FIX)
     return Check(
         "endpoint",

@@ -431,12 +431,12 @@ class ProviderClient:
         if wrong is not None:  # not retried: no wait makes a wrong address answer
             return ProviderError(
                 self._redact(
-                    f"Nothing answers at {self._settings.base_url}: {wrong}. That address is SILICONFLOW_BASE_URL, "
-                    f"so this is a setting to fix, not a network hiccup: {BASE_URLS}."
+                    f"Nothing answers at {self._shown_base_url()}: {wrong.describe(show=self._operator_asks)}. That "
+                    f"address is SILICONFLOW_BASE_URL, so this is a setting to fix, not a network hiccup: {BASE_URLS}."
                 )
             )
         reason = str(error) or type(error).__name__
-        where = f"the provider at {self._settings.base_url}"
+        where = f"the provider at {self._shown_base_url()}"
         if isinstance(error, NOT_SENT):
             message = f"Could not reach {where}: {reason}. Check the network and SILICONFLOW_BASE_URL."
             return ProviderError(self._redact(message), retryable=True)
@@ -554,12 +554,13 @@ class ProviderClient:
         hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
         base_url = self._redact(self._settings.base_url)
         if status == 401:
-            hint = f"{hint} {refused_key_advice(self.key.name, base_url)}"
+            hint = f"{hint} {refused_key_advice(self.key.name, base_url, show_address=self._operator_asks)}"
         elif status == 404 and (versioned := with_version(base_url)) is not None:
-            hint = (
-                f"SILICONFLOW_BASE_URL={base_url} probably lacks /v1 (SiliconFlow's API is under "
-                f"https://api.siliconflow.cn/v1): set it to {versioned}."
-            )
+            if self._operator_asks:
+                setting, fix = f"SILICONFLOW_BASE_URL={base_url}", f"set it to {versioned}"
+            else:
+                setting, fix = "This server's SILICONFLOW_BASE_URL", "its operator should add /v1 at its end"
+            hint = f"{setting} probably lacks /v1 (SiliconFlow's API is under https://api.siliconflow.cn/v1): {fix}."
         detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
         said = f": {_shorten(self._redact(message))}" if message else ""
         return ProviderError(
@@ -568,6 +569,15 @@ class ProviderClient:
             code=code,
             trace_id=trace_id_of(response),
         )
+
+    @property
+    def _operator_asks(self) -> bool:
+        """Whether the caller configured this server (stdio: the one user), so may see its provider address; over
+        HTTP callers are others, and a gateway's address may be internal."""
+        return self._settings.transport == "stdio"
+
+    def _shown_base_url(self) -> str:
+        return self._settings.base_url if self._operator_asks else "this server's SILICONFLOW_BASE_URL"
 
     def _redact(self, text: str) -> str:
         """`text` without URL passwords, the server's secrets, this call's key or any part of them."""

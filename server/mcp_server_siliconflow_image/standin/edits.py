@@ -109,9 +109,12 @@ def _scaled_layout(layout: dict[str, Any] | None, source: tuple[int, int], size:
         return guess
     try:
         scaled = scenes.scaled_layout(copy.deepcopy(layout), source, size)
-    except (KeyError, TypeError, ValueError, IndexError):  # a layout this stand-in did not write
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):  # a layout this stand-in did not write
         return guess
-    scaled.setdefault("edits", [])
+    edits = scaled.get("edits")
+    scaled["edits"] = [str(item) for item in edits] if isinstance(edits, list) else []
+    scaled["scene_bottom"] = min(max(1, scaled["scene_bottom"]), height)  # inside the picture, whatever it said
+    scaled["horizon"] = min(max(0, scaled["horizon"]), scaled["scene_bottom"])
     return scaled
 
 

@@ -375,7 +375,7 @@ def _input_size(inputs: tuple[bytes, ...]) -> tuple[int, int] | None:
         found = identify(inputs[0])
     except NotAnImageError:
         return None
-    return found.width, found.height
+    return _parse_size(f"{found.width}x{found.height}")  # a header declaring 30000x30000 is not drawn that large
 
 
 def _parse_size(size: str) -> tuple[int, int] | None:
