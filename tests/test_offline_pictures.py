@@ -184,3 +184,15 @@ def test_an_edit_through_the_standin_api_comes_back_as_its_input_changed(standin
     assert ImageStat.Stat(lower.convert("HSV").split()[1]).mean[0] < 5  # grey
     assert correlation(scene_area(before), scene_area(after)) > 0.8
     assert boxes(edited, "image 2")  # the second input is set into the picture
+
+
+def test_a_prompt_as_long_as_allowed_listing_hundreds_of_things_is_still_one_picture() -> None:
+    """8000 characters naming a thing every few letters (or one 8000-letter word) make a picture of the first
+    things named and a caption cut short: the stand-in's work does not grow with the prompt's length."""
+    crowded = " ".join(["a lighthouse, three cats and a moon"] * 250)[:8000]
+    data = render_image("scene", crowded, 1, SIZE, 1)[0]
+    assert 3 <= len(layout(data)["things"]) <= 3 * 12
+    one_word = render_image("scene", "a" * 8000, 1, SIZE, 1)[0]
+    assert len(layout(one_word)["things"]) == 1  # the signpost, with the start of the word on it
+    edited = edit_png((data,), "remove the " * 360, 1, SIZE, 1)
+    assert edited is not None and len(layout(edited)["edits"]) == 1

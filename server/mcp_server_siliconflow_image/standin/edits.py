@@ -41,7 +41,8 @@ REPLACE = re.compile(
     r"|(?:turn|change|transform|make)\s+(?:the\s+)?(?P<old2>[\w\u3400-\u9fff]+)\s+(?:into|to)\s+(?:a\s+|an\s+|the\s+)?(?P<new2>[\w\u3400-\u9fff]+)"
 )
 RECOLOUR = re.compile(r"(?:make|paint|turn|colou?r)\s+(?:the\s+)?(?P<thing>[a-z]+)\s+(?P<colour>[a-z]+)")
-RESIZE = re.compile(r"(?:make\s+)?(?:the\s+)?(?P<thing>[a-z]+)\s+(?P<how>bigger|larger|taller|huge|smaller|tiny)")
+RESIZE = re.compile(r"\b(?P<thing>[a-z]+)\s+(?P<how>bigger|larger|taller|huge|smaller|tiny)\b")
+"""Word-bounded at its start: a run of thousands of letters is not tried at each of its positions."""
 
 
 @dataclass

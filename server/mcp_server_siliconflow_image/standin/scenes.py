@@ -190,6 +190,7 @@ def contains_word(text: str, words: Iterable[str]) -> bool:
     return any(_word_regex(word).search(text) for word in words)
 
 
+@functools.lru_cache(maxsize=1024)
 def find_thing(word: str) -> Thing | None:
     """The thing a single word names ("lighthouse", "cats", "灯塔"), if any."""
     for thing in THINGS:
@@ -198,8 +199,14 @@ def find_thing(word: str) -> Thing | None:
     return None
 
 
+MAX_MENTIONS = 12
+"""A picture draws at most this many of the things a prompt names (the first ones): an 8000-character prompt
+listing hundreds of things stays a picture made in a fraction of a second."""
+
+
 def mentions(text: str) -> list[Mention]:
-    """The drawable things `text` names, in the order it names them (longest words first where they overlap)."""
+    """The drawable things `text` names, in the order it names them (longest words first where they overlap);
+    at most MAX_MENTIONS."""
     lowered = text.lower()
     found: list[tuple[int, int, Thing]] = []
     for thing in THINGS:
@@ -208,13 +215,15 @@ def mentions(text: str) -> list[Mention]:
     found.sort(key=lambda item: (item[0], -(item[1] - item[0])))
     taken: list[tuple[int, int, Thing]] = []
     for start, end, thing in found:
-        if all(end <= other_start or start >= other_end for other_start, other_end, _ in taken):
+        if not taken or start >= taken[-1][1]:  # sorted by start: only the last one taken can overlap
             taken.append((start, end, thing))
-    return [_mention(lowered, start, end, thing) for start, end, thing in sorted(taken, key=lambda item: item[0])]
+            if len(taken) == MAX_MENTIONS:
+                break
+    return [_mention(lowered, start, end, thing) for start, end, thing in taken]
 
 
 def _mention(text: str, start: int, end: int, thing: Thing) -> Mention:
-    before = re.findall(r"[a-z]+|\d+|[\u3400-\u9fff]", text[:start])[-3:]
+    before = re.findall(r"[a-z]+|\d+|[\u3400-\u9fff]", text[max(0, start - 40) : start])[-3:]
     count = 1
     colour = None
     for word in reversed(before):
@@ -316,7 +325,7 @@ def plan_scene(prompt: str, size: tuple[int, int], rng: random.Random) -> Scene:
     _shape_terrain(scene, rng, needs_land="ground" in layers)
     _place_things(scene, found, rng)
     if not found and not any(terrain.values()) and light.name == "day" and not any(weather.values()):
-        words = [word for word in re.findall(r"[^\W_]+", prompt) if word.lower() not in STOPWORDS]
+        words = [word[:24] for word in re.findall(r"[^\W_]+", prompt[:400]) if word.lower() not in STOPWORDS]
         scene.placard = " ".join(words[:3]) or "?"
     return scene
 
@@ -673,7 +682,10 @@ def _wrapped(draw: ImageDraw.ImageDraw, text: str, face: Any, width: float, line
     words = text.split()
     out: list[str] = []
     current = ""
-    for word in words:
+    for position, word in enumerate(words):
+        if len(out) == lines:  # full: the rest is cut
+            out.append(" ".join(words[position:]))
+            break
         candidate = f"{current} {word}".strip()
         if draw.textlength(candidate, font=face) <= width or not current:
             current = candidate
@@ -685,9 +697,23 @@ def _wrapped(draw: ImageDraw.ImageDraw, text: str, face: Any, width: float, line
     if len(out) > lines:
         out = out[:lines]
         out[-1] += " …"
-    while out and draw.textlength(out[-1], font=face) > width and len(out[-1]) > 2:
-        out[-1] = out[-1][:-3] + "…"
+    if out:
+        out[-1] = _fitted(draw, out[-1], face, width)
     return out
+
+
+def _fitted(draw: ImageDraw.ImageDraw, text: str, face: Any, width: float) -> str:
+    """`text`, cut short with "…" where it would run past `width` (a binary search: one word may be 8000 letters)."""
+    if draw.textlength(text, font=face) <= width:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if draw.textlength(text[:middle] + "…", font=face) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
 
 
 def draw_caption(image: Image.Image, top: int, lines: list[str], note: str) -> None:
