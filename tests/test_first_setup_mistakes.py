@@ -207,3 +207,19 @@ async def test_remote_callers_get_the_advice_without_the_servers_provider_addres
     assert "X-SiliconFlow-Api-Key" in refused and "cloud.siliconflow.com" in refused
     assert "This server's SILICONFLOW_BASE_URL probably lacks /v1" in lacking
     assert standin.origin not in refused + lacking and "127.0.0.1" not in refused + lacking
+
+
+@pytest.mark.slow
+async def test_the_advice_for_a_gateway_with_a_password_in_its_url_keeps_the_password_out(
+    standin: RunningStandIn, server_env: dict[str, str]
+) -> None:
+    origin = standin.origin.replace("http://", "http://team:gw-pass-7731@")
+    refused = await generate(
+        stdio_params(
+            {**server_env, "SILICONFLOW_BASE_URL": f"{origin}/v1", "SILICONFLOW_API_KEY": "sk-wrong-0123456789"}
+        )
+    )
+    lacking = await generate(stdio_params({**server_env, "SILICONFLOW_BASE_URL": origin}))
+    assert "keys are per site" in first_text(refused) and "probably lacks /v1" in first_text(lacking)
+    assert "team:[redacted]@127.0.0.1" in first_text(lacking) + first_text(refused)
+    assert "gw-pass-7731" not in first_text(refused) + first_text(lacking)

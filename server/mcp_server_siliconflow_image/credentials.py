@@ -94,9 +94,12 @@ SITE_KEYS = (
 def refused_key_advice(key_name: str, base_url: str, *, show_address: bool = True) -> str:
     """What to do when the provider refuses a key: which site the key must come from for this base URL.
 
-    `base_url` must already be safe to show (see `redact`). SiliconFlow's own addresses are always named; any other
-    (a gateway, maybe on an internal network) only when `show_address` (the caller is who configured it)."""
-    host = urlsplit(base_url).hostname or ""
+    SiliconFlow's own addresses are always named; any other (a gateway, maybe on an internal network) only when
+    `show_address` (the caller is who configured it), and then without a password it may carry."""
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError:  # a host that is neither a name nor an address
+        host = ""
     if host == "api.siliconflow.cn":
         uses = "This server uses https://api.siliconflow.cn/v1: if your key is from cloud.siliconflow.com, set "
         fix = f"{uses}SILICONFLOW_BASE_URL=https://api.siliconflow.com/v1."
@@ -104,7 +107,7 @@ def refused_key_advice(key_name: str, base_url: str, *, show_address: bool = Tru
         uses = "This server uses https://api.siliconflow.com/v1: if your key is from cloud.siliconflow.cn, set "
         fix = f"{uses}SILICONFLOW_BASE_URL=https://api.siliconflow.cn/v1."
     else:
-        gateway = f"{base_url}, a gateway" if show_address else "a gateway"
+        gateway = f"{redact(base_url, [])}, a gateway" if show_address else "a gateway"
         fix = f"This server uses {gateway}, not SiliconFlow itself: use a key that gateway issued."
     return f"Check {key_name} (copy it again from the site you made it on); {SITE_KEYS}. {fix}"
 

@@ -249,7 +249,10 @@ _VERSIONED_PATH = re.compile(r"/v\d+[a-z0-9]*$")
 def with_version(base_url: str) -> str | None:
     """`base_url` with `/v1` added when its path names no API version (`…/v1`, `…/v2beta`), which is what a 404
     from it most likely means (SiliconFlow's API is under /v1); None when it names one."""
-    path = urlsplit(base_url).path.rstrip("/")
+    try:
+        path = urlsplit(base_url).path.rstrip("/")
+    except ValueError:  # not a URL it can read: no guess
+        return None
     return None if _VERSIONED_PATH.search(path) else f"{base_url.rstrip('/')}/v1"
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 import anyio
 import httpx
 
-from mcp_server_siliconflow_image.credentials import key_problem, redact, refused_key_advice
+from mcp_server_siliconflow_image.credentials import key_problem, refused_key_advice
 from mcp_server_siliconflow_image.doctor.check import Check
 from mcp_server_siliconflow_image.httpclient import unreachable_address
 from mcp_server_siliconflow_image.provider.client import (
@@ -226,7 +226,7 @@ def _refused(settings: Settings, status: int) -> Check:
         "key",
         "fail",
         f"the provider refused the key (HTTP {status})",
-        refused_key_advice("SILICONFLOW_API_KEY", redact(settings.base_url, [])),
+        refused_key_advice("SILICONFLOW_API_KEY", settings.base_url),
     )
 
 

@@ -554,10 +554,11 @@ class ProviderClient:
         hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
         base_url = self._redact(self._settings.base_url)
         if status == 401:
-            hint = f"{hint} {refused_key_advice(self.key.name, base_url, show_address=self._operator_asks)}"
-        elif status == 404 and (versioned := with_version(base_url)) is not None:
+            advice = refused_key_advice(self.key.name, self._settings.base_url, show_address=self._operator_asks)
+            hint = f"{hint} {self._redact(advice)}"
+        elif status == 404 and (versioned := with_version(self._settings.base_url)) is not None:
             if self._operator_asks:
-                setting, fix = f"SILICONFLOW_BASE_URL={base_url}", f"set it to {versioned}"
+                setting, fix = f"SILICONFLOW_BASE_URL={base_url}", f"set it to {self._redact(versioned)}"
             else:
                 setting, fix = "This server's SILICONFLOW_BASE_URL", "its operator should add /v1 at its end"
             hint = f"{setting} probably lacks /v1 (SiliconFlow's API is under https://api.siliconflow.cn/v1): {fix}."
