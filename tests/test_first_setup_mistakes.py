@@ -66,9 +66,11 @@ async def test_a_base_url_without_v1_is_named_as_the_likely_mistake(
 
 
 @pytest.mark.slow
-async def test_nothing_listening_on_loopback_is_a_setting_error_answered_without_retries(
+async def test_nothing_listening_on_loopback_is_a_setting_error_answered_after_a_brief_retry(
     server_env: dict[str, str],
 ) -> None:
+    """A local gateway may be restarting, so it is tried again for a few seconds (see test_faults); then the answer
+    is the setting to fix, not the 5 attempts over 15-20 s a passing network failure gets."""
     port = unused_port()
     messages: list[str] = []
     env = {**server_env, "SILICONFLOW_BASE_URL": f"http://127.0.0.1:{port}/v1"}
@@ -76,7 +78,8 @@ async def test_nothing_listening_on_loopback_is_a_setting_error_answered_without
     text = first_text(result)
     assert result.is_error and f"nothing listens at 127.0.0.1:{port} (connection refused)" in text
     assert "SILICONFLOW_BASE_URL" in text and "https://api.siliconflow.cn/v1" in text
-    assert not [message for message in messages if "retrying" in message]  # answered at once, not after 15 s
+    waits = [int(message.split(" in ")[-1].removesuffix(" s")) for message in messages if "retrying" in message]
+    assert len(waits) <= 2 and sum(waits) <= 3  # the retries' waits fit in a few seconds
 
 
 def resolver_says_names_do_not_exist() -> bool:

@@ -78,6 +78,9 @@ BASE_URLS = (
     "use https://api.siliconflow.cn/v1 (the default), https://api.siliconflow.com/v1 for the international site, "
     "or your gateway's address ending in /v1"
 )
+WRONG_ADDRESS_GRACE_SECONDS = 3.0
+"""How long a refused local address is tried again (a local gateway restarting) before it is answered as a setting
+to fix, instead of the 15-20 s a passing failure may be retried for."""
 DOWNLOAD_ATTEMPTS = 3
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_MESSAGE_CHARS = 300
@@ -121,6 +124,7 @@ class ProviderError(Exception):
         status: int | None = None,
         code: object = None,
         retryable: bool = False,
+        retry_for: float | None = None,
         trace_id: str | None = None,
     ) -> None:
         super().__init__(message + trace_id_sentence(trace_id))
@@ -130,6 +134,8 @@ class ProviderError(Exception):
         """The provider's `x-siliconcloud-trace-id` for the failed request, when it answered at all."""
         self.retryable = retryable
         """Whether trying the same thing again may succeed (a dropped connection, a truncated download)."""
+        self.retry_for = retry_for
+        """Seconds after the first attempt that retrying still makes sense; None: the call's whole deadline."""
 
 
 class ProviderImage(BaseModel):
@@ -335,6 +341,7 @@ class ProviderClient:
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
     ) -> httpx.Response:
+        started = time.monotonic()
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = await self._attempt(method, url, deadline, **options)
@@ -353,6 +360,8 @@ class ProviderClient:
             if attempt == self._retry.max_attempts:
                 raise failure
             wait = self._retry.wait_before(attempt, retry_after)
+            if failure.retry_for is not None and time.monotonic() + wait - started > failure.retry_for:
+                raise failure  # no longer a hiccup: answered now rather than after every retry
             if retry_after is not None and time.monotonic() + wait >= deadline:
                 raise self._asked_to_wait(failure, wait)
             if time.monotonic() + wait >= deadline:
@@ -428,12 +437,14 @@ class ProviderClient:
         """A failed connection, worded by whether the provider may have seen the request, or as a setting to fix when
         the address can never answer; redacted whole, since the base URL may carry a gateway password."""
         wrong = unreachable_address(error)
-        if wrong is not None:  # not retried: no wait makes a wrong address answer
+        if wrong is not None:  # a local provider may be starting: tried again briefly; a name that does not exist not
             return ProviderError(
                 self._redact(
                     f"Nothing answers at {self._shown_base_url()}: {wrong.describe(show=self._operator_asks)}. That "
                     f"address is SILICONFLOW_BASE_URL, so this is a setting to fix, not a network hiccup: {BASE_URLS}."
-                )
+                ),
+                retryable=wrong.port is not None,
+                retry_for=WRONG_ADDRESS_GRACE_SECONDS,
             )
         reason = str(error) or type(error).__name__
         where = f"the provider at {self._shown_base_url()}"
