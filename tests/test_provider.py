@@ -23,7 +23,7 @@ async def test_every_response_shape_gives_the_same_saved_bytes(
     assert not result.is_error, result.content
     from mcp_server_siliconflow_image.standin import render_image
 
-    expected, _ = render_image("pattern", "a boat", 9, (1024, 1024), 1)
+    expected, _ = render_image("scene", "a boat", 9, (1024, 1024), 1)
     assert Path(result.structured_content["images"][0]["path"]).read_bytes() == expected
 
 
@@ -83,7 +83,7 @@ async def test_unreachable_provider_is_explained(tmp_path: Path) -> None:
     )
     result = await generate(settings, prompt="x")
     assert result.is_error
-    assert "Could not reach the provider" in first_text(result) and "SILICONFLOW_BASE_URL" in first_text(result)
+    assert "Nothing answers at" in first_text(result) and "SILICONFLOW_BASE_URL" in first_text(result)
 
 
 async def test_one_broken_link_does_not_cost_the_other_images(

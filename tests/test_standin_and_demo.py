@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
 from tests.helpers import API_KEY, server_command, unused_port, wait_until_serving
+from tests.test_offline_pictures import correlation, layout, picture
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_stand_in_command_speaks_the_providers_api(standin_process: str) -> None
     assert all("Expires=" in url and "Signature=" in url for url in urls)
     images = [httpx.get(url).content for url in urls]
     assert [identify(data).width for data in images] == [768, 768]
-    assert images[0] == render_image("pattern", "a fox", 7, (768, 1024), 1)[0]
+    assert images[0] == render_image("scene", "a fox", 7, (768, 1024), 1)[0]
     tampered = httpx.get(urls[0].replace("Signature=", "Signature=x"))
     assert tampered.status_code == 403 and "SignatureDoesNotMatch" in tampered.text
 
@@ -95,25 +96,57 @@ def test_expired_links_answer_like_the_real_cdn(standin: RunningStandIn) -> None
     assert expired.status_code == 403 and "Request has expired" in expired.text
 
 
-@pytest.mark.slow
-def test_demo_runs_end_to_end_with_no_key_and_no_network(tmp_path: Path) -> None:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("SILICONFLOW_")}
-    env["HOME"] = str(tmp_path / "home")
+@dataclass(frozen=True)
+class DemoRun:
+    folder: Path
+    done: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`demo` run once as a new user runs it: no SILICONFLOW_ variables, no key, .venv/bin not on PATH."""
+    folder = tmp_path_factory.mktemp("demo")
     done = subprocess.run(
-        [server_command(), "demo", "--out", str(tmp_path / "demo")],
+        [server_command(), "demo", "--out", str(folder / "images")],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder / "home")},
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    images = sorted((tmp_path / "demo").glob("*.png"))
+    return DemoRun(folder / "images", done)
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_with_no_key_and_no_network(demo_run: DemoRun) -> None:
+    stdout = demo_run.done.stdout
+    images = sorted(demo_run.folder.glob("*.png"))
     assert len(images) == 3  # two generated, one edited
     for image in images:
-        assert str(image) in done.stdout
+        assert str(image) in stdout
         sidecar = json.loads(Path(f"{image}.json").read_text())
         assert sidecar["model"] in ("Kwai-Kolors/Kolors", "Qwen/Qwen-Image-Edit-2509")
         assert sidecar["sha256"] and sidecar["file"] == image.name
-    assert "[image] image/png" in done.stdout and "[resource_link] siliconflow-image://images/" in done.stdout
-    assert "edit_image(" in done.stdout and "list_models(" in done.stdout
+    assert "[image] image/png" in stdout and "[resource_link] siliconflow-image://images/" in stdout
+    assert "edit_image(" in stdout and "list_models(" in stdout
+
+
+@pytest.mark.slow
+def test_the_demo_shows_its_pictures_following_the_prompt_and_the_edit_changing_the_first(demo_run: DemoRun) -> None:
+    first, _, edited = sorted(demo_run.folder.glob("*.png"))  # named by time: the batch of two, then the edit
+    assert "lighthouse" in [entry[0] for entry in layout(first.read_bytes())["things"]]
+    assert "moon" in [entry[0] for entry in layout(edited.read_bytes())["things"]]
+    assert correlation(picture(first.read_bytes()), picture(edited.read_bytes())) > 0.6  # the same picture, changed
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_the_absolute_command_and_a_config_entry_that_work(demo_run: DemoRun) -> None:
+    stdout = demo_run.done.stdout
+    entry_line = next(line for line in stdout.splitlines() if line.strip().startswith('"siliconflow-image":'))
+    entry = json.loads("{" + entry_line.strip() + "}")["siliconflow-image"]
+    command = [entry["command"], *entry.get("args", [])]
+    assert Path(command[0]).is_absolute() and f"-- {' '.join(command)}" in stdout  # Claude Code's line too
+    assert entry["env"] == {"SILICONFLOW_API_KEY": "sk-your-key"}
+    started = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60, env={})
+    assert started.returncode == 0 and started.stdout.startswith("mcp-server-siliconflow-image ")

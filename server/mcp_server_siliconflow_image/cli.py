@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.credentials import key_problem, redact
-from mcp_server_siliconflow_image.settings import OPTIONS, Settings, SettingsError
+from mcp_server_siliconflow_image.settings import OPTIONS, Settings, SettingsError, default_image_folders
 
 logger = logging.getLogger("mcp_server_siliconflow_image")
 
@@ -29,30 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
-    parser.add_argument("--host", default=None, help="HTTP only: interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="HTTP only: port (default 8000); MCP is at /mcp")
-    parser.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="HTTP only: a host name clients may use besides loopback (repeatable), e.g. images.example.com",
-    )
-    parser.add_argument(
-        "--allow-unauthenticated",
-        action="store_true",
-        help="HTTP only: allow listening beyond loopback without SILICONFLOW_MCP_TOKEN (not recommended)",
-    )
-    parser.add_argument(
-        "--stateless",
-        action="store_true",
-        help="HTTP only: no server-side sessions, for several instances behind a load balancer",
-    )
-    for option in OPTIONS:
-        if option.flag is not None:  # read as text: Settings.load parses it as it parses the variable
-            parser.add_argument(option.flag, dest=option.field, metavar=option.metavar, help=option.help_text())
-    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="INFO", help="default: INFO")
+    add_server_flags(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", metavar="{doctor,stand-in,demo}")
     doctor = commands.add_parser(
         "doctor",
@@ -62,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
             "GET /user/info, never printing it), the base URL and its image API, the image folder (writable, "
             "free space), the Python and package versions, and what the Claude Desktop, Claude Code, Cursor and "
             "VS Code configs would start. One line per check with the fix. Reads the same variables and flags "
-            "as the server (give flags before 'doctor'). Exit status 0 only when generating would work."
+            "as the server (before or after 'doctor'). Exit status 0 only when generating would work."
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
+    add_server_flags(doctor, after_command=True)  # `doctor --base-url …` as well as `--base-url … doctor`
     standin = commands.add_parser(
         "stand-in",
         help="run the offline stand-in provider (no key, no network) for demos and agents' CI",
@@ -79,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     standin.add_argument("--host", dest="standin_host", default="127.0.0.1", help="default: 127.0.0.1")
     standin.add_argument("--port", dest="standin_port", type=int, default=8765, help="default: 8765")
     standin.add_argument("--key", default="sk-standin", help="the API key it accepts (default: sk-standin)")
-    standin.add_argument("--image-kind", choices=("pattern", "noise", "jpeg"), default="pattern")
+    standin.add_argument("--image-kind", choices=("scene", "pattern", "noise", "jpeg"), default="scene")
     standin.add_argument("--delay", type=float, default=0.0, help="seconds each generation takes (default 0)")
     demo = commands.add_parser(
         "demo",
@@ -89,6 +67,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", help="folder for the demo images (default: a new folder in the temp dir)")
     return parser
+
+
+def add_server_flags(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Every flag of the server: how it is reached, every setting's flag, and --log-level.
+
+    A subcommand's parser (`after_command`) has them too, with no defaults of its own (argparse.SUPPRESS), so a
+    flag given before the subcommand still counts when it is not given again after it."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument("--transport", choices=("stdio", "http"), default=default("stdio"), help="default: stdio")
+    parser.add_argument("--host", default=default(None), help="HTTP only: interface to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=default(None), help="HTTP only: port (default 8000); MCP is at /mcp"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=default([]),
+        metavar="NAME",
+        help="HTTP only: a host name clients may use besides loopback (repeatable), e.g. images.example.com",
+    )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=default(False),
+        help="HTTP only: allow listening beyond loopback without SILICONFLOW_MCP_TOKEN (not recommended)",
+    )
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        default=default(False),
+        help="HTTP only: no server-side sessions, for several instances behind a load balancer",
+    )
+    for option in OPTIONS:
+        if option.flag is not None:  # read as text: Settings.load parses it as it parses the variable
+            parser.add_argument(
+                option.flag, dest=option.field, metavar=option.metavar, help=option.help_text(), default=default(None)
+            )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, type=str.upper, default=default("INFO"), help="default: INFO"
+    )
 
 
 def settings_from_args(options: argparse.Namespace) -> Settings:
@@ -142,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from mcp_server_siliconflow_image.standin.demo import run_demo
 
         parser.exit(run_demo(options.out))
+    if options.transport == "stdio":
+        from mcp_server_siliconflow_image.hosting.stdio import closed_pipe
+
+        if (closed := closed_pipe()) is not None:
+            parser.exit(0, f"mcp-server-siliconflow-image: {closed}\n")
     try:
         settings = settings_from_args(options)
     except SettingsError as error:
@@ -168,6 +194,14 @@ def serve(settings: Settings) -> None:
     if settings.api_key is None:
         logger.warning("SILICONFLOW_API_KEY is not set: generate_image will answer how to set it")
     logger.info("saving images to %s", settings.image_location)
+    if "image_dir" not in settings.explicitly_set:
+        for folder in default_image_folders().earlier_images:
+            logger.warning(
+                "images of earlier runs are in %s, not in %s where new ones go: set SILICONFLOW_IMAGE_DIR to the "
+                "folder you want (and move the others there) to keep them in one place",
+                folder,
+                settings.image_location,
+            )
     if settings.transport == "http":
         from mcp_server_siliconflow_image.hosting.http import serve_http
 

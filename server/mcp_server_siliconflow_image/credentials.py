@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 MIN_KEY_LENGTH = 8
 MAX_KEY_LENGTH = 256
@@ -80,6 +81,35 @@ def key_problem(key: str) -> str | None:
     if not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
         return f"{wanted}, but is {len(key)} characters long"
     return None
+
+
+SITE_KEYS = (
+    "keys are per site and not interchangeable: a key made at https://cloud.siliconflow.cn/account/ak works only "
+    "with the base URL https://api.siliconflow.cn/v1 (the default), one made at cloud.siliconflow.com only with "
+    "https://api.siliconflow.com/v1"
+)
+"""Why a key that works in the console is refused here: the two SiliconFlow sites do not share keys."""
+
+
+def refused_key_advice(key_name: str, base_url: str, *, show_address: bool = True) -> str:
+    """What to do when the provider refuses a key: which site the key must come from for this base URL.
+
+    SiliconFlow's own addresses are always named; any other (a gateway, maybe on an internal network) only when
+    `show_address` (the caller is who configured it), and then without a password it may carry."""
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError:  # a host that is neither a name nor an address
+        host = ""
+    if host == "api.siliconflow.cn":
+        uses = "This server uses https://api.siliconflow.cn/v1: if your key is from cloud.siliconflow.com, set "
+        fix = f"{uses}SILICONFLOW_BASE_URL=https://api.siliconflow.com/v1."
+    elif host == "api.siliconflow.com":
+        uses = "This server uses https://api.siliconflow.com/v1: if your key is from cloud.siliconflow.cn, set "
+        fix = f"{uses}SILICONFLOW_BASE_URL=https://api.siliconflow.cn/v1."
+    else:
+        gateway = f"{redact(base_url, [])}, a gateway" if show_address else "a gateway"
+        fix = f"This server uses {gateway}, not SiliconFlow itself: use a key that gateway issued."
+    return f"Check {key_name} (copy it again from the site you made it on); {SITE_KEYS}. {fix}"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

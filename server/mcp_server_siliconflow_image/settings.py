@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX
 from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
+from mcp_server_siliconflow_image.stores.naming import is_image_name
 
 DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
 DEFAULT_MODEL = "Kwai-Kolors/Kolors"
@@ -242,6 +243,19 @@ def parse_base_url(variable: str, value: str) -> str:
     return value.rstrip("/")
 
 
+_VERSIONED_PATH = re.compile(r"/v\d+[a-z0-9]*$")
+
+
+def with_version(base_url: str) -> str | None:
+    """`base_url` with `/v1` added when its path names no API version (`…/v1`, `…/v2beta`), which is what a 404
+    from it most likely means (SiliconFlow's API is under /v1); None when it names one."""
+    try:
+        path = urlsplit(base_url).path.rstrip("/")
+    except ValueError:  # not a URL it can read: no guess
+        return None
+    return None if _VERSIONED_PATH.search(path) else f"{base_url.rstrip('/')}/v1"
+
+
 def parse_bool(variable: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -301,16 +315,46 @@ def default_image_dir() -> Path:
     Claude Desktop starts servers with `/` as the working directory, so a relative default would
     either fail or scatter images across the file system.
     """
-    pictures = Path.home() / "Pictures"
-    if pictures.is_dir():
-        return pictures / "SiliconFlow"
-    return data_dir() / "images"
+    return default_image_folders().chosen
 
 
 def default_kept_aside_dir() -> Path:
     """Where a bucket's images wait on this machine while the bucket refuses them: the server's own data folder,
     which survives reboots, one folder per bucket and prefix inside it."""
     return data_dir() / "kept-for-bucket"
+
+
+@dataclass(frozen=True)
+class DefaultImageFolders:
+    """Which default folder images go to, and the default folders passed over (with those holding images)."""
+
+    chosen: Path
+    passed_over: tuple[Path, ...]
+    """Default folders not used now: `~/Pictures/SiliconFlow` while another holds the images, or the reverse."""
+    earlier_images: tuple[Path, ...]
+    """The passed-over folders that hold images: where images of earlier runs are, to be said loudly."""
+
+
+def default_image_folders() -> DefaultImageFolders:
+    """`~/Pictures/SiliconFlow` when `~/Pictures` exists, else this server's per-user data folder; but a folder
+    that already holds images keeps them company. `~/Pictures` may appear after the first images were saved (a
+    desktop installed later): switching folders then would make every earlier image "vanish" from resources/list
+    and from the user's view."""
+    pictures = Path.home() / "Pictures"
+    data = data_dir() / "images"
+    candidates = [pictures / "SiliconFlow", data] if pictures.is_dir() else [data]  # preferred first
+    holding = [folder for folder in candidates if _holds_images(folder)]
+    chosen = holding[0] if holding else candidates[0]
+    passed_over = tuple(folder for folder in candidates if folder != chosen)
+    return DefaultImageFolders(chosen, passed_over, tuple(folder for folder in passed_over if folder in holding))
+
+
+def _holds_images(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(is_image_name(entry.name) for entry in entries)
+    except OSError:
+        return False
 
 
 def data_dir() -> Path:

@@ -5,9 +5,6 @@ A problem here is a warning, not a failure: it concerns one client, not whether 
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from mcp_server_siliconflow_image.doctor.client_configs import (
     read_config,
     resolve_command,
 )
+from mcp_server_siliconflow_image.installation import installed_command
 
 # Each client's recipe for adding this server.
 CLIENTS_GUIDE = "https://github.com/mcp-server-siliconflow-image/mcp-server-siliconflow-image/blob/main/docs/clients.md"
@@ -100,10 +98,11 @@ def _masked(args: Iterable[str]) -> list[str]:
 
 
 def _command_fix(command: str) -> str:
-    installed = shutil.which("mcp-server-siliconflow-image") or os.path.abspath(sys.argv[0])
+    started = installed_command()
+    installed = f'"{started[0]}" with no "args"' if len(started) == 1 else f'"{started[0]}" with "args" {started[1:]}'
     if command in ("uvx", "uv"):
         return (
-            f"install uv (https://docs.astral.sh/uv/getting-started/installation/) and use its absolute path, "
-            f'or set "command" to "{installed}" with no "args"'
+            "install uv (https://docs.astral.sh/uv/getting-started/installation/) and use its absolute path, "
+            f'or set "command" to {installed}'
         )
-    return f'set "command" to an absolute path, e.g. "{installed}"'
+    return f'set "command" to an absolute path, e.g. {installed}'

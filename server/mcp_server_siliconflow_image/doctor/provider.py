@@ -15,8 +15,9 @@ from decimal import Decimal, InvalidOperation
 import anyio
 import httpx
 
-from mcp_server_siliconflow_image.credentials import key_problem
+from mcp_server_siliconflow_image.credentials import key_problem, refused_key_advice
 from mcp_server_siliconflow_image.doctor.check import Check
+from mcp_server_siliconflow_image.httpclient import unreachable_address
 from mcp_server_siliconflow_image.provider.client import (
     MODEL_LIST_TIMEOUT_SECONDS,
     Account,
@@ -24,7 +25,7 @@ from mcp_server_siliconflow_image.provider.client import (
     ProviderError,
     create_http_client,
 )
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, with_version
 
 KEY_PAGE = "https://cloud.siliconflow.cn/account/ak"
 BASE_URL_FIX = (
@@ -120,9 +121,8 @@ async def _endpoint_without_key(settings: Settings, http: httpx.AsyncClient) -> 
             f"{settings.base_url}/models", params={"type": "image"}, timeout=MODEL_LIST_TIMEOUT_SECONDS
         )
     except httpx.HTTPError as error:
-        return Check(
-            "endpoint", "fail", f"{settings.base_url} cannot be reached ({type(error).__name__})", BASE_URL_FIX
-        )
+        why = str(unreachable_address(error) or type(error).__name__)
+        return Check("endpoint", "fail", f"{settings.base_url} cannot be reached ({why})", BASE_URL_FIX)
     return Check(
         "endpoint",
         "ok",
@@ -167,11 +167,13 @@ def _endpoint_without_model_list(settings: Settings, generations: int | str | No
             f"(an empty request was refused with HTTP {generations}; nothing was generated)",
         )
     if generations in (404, 405):
+        versioned = with_version(base)
         return Check(
             "endpoint",
             "fail",
-            f"{base} is not an image API: GET /models and POST /images/generations both answer {generations}",
-            BASE_URL_FIX,
+            f"{base} is not an image API: GET /models and POST /images/generations both answer {generations}"
+            + (f"; it probably lacks /v1 (try {versioned})" if versioned else ""),
+            f"set SILICONFLOW_BASE_URL to {versioned} (a gateway's URL ending in /v1)" if versioned else BASE_URL_FIX,
         )
     if generations in (401, 403):
         return Check("endpoint", "ok", f"{base} answers (POST /images/generations: HTTP {generations})")
@@ -189,7 +191,7 @@ def _key_verdict(settings: Settings, answers: Answers) -> Check:
     if isinstance(account, Account):
         return _balance_verdict(account)
     if account.status in (401, 403):
-        return _refused(account.status)
+        return _refused(settings, account.status)
     if account.status == 404:
         return _key_verdict_without_balance(settings, answers, "this endpoint has no /user/info")
     if account.status is None and not isinstance(answers.models, ProviderError):
@@ -204,9 +206,9 @@ def _key_verdict_without_balance(settings: Settings, answers: Answers, why: str)
     if not isinstance(models, ProviderError):
         return Check("key", "ok", f"accepted (checked with GET /models); balance unavailable: {why}")
     if models.status in (401, 403):
-        return _refused(models.status)
+        return _refused(settings, models.status)
     if answers.generations in (401, 403):
-        return _refused(int(answers.generations or 0))
+        return _refused(settings, int(answers.generations or 0))
     if answers.generations in (400, 422):
         return Check("key", "ok", "accepted (checked with POST /images/generations); balance unavailable")
     if models.status is None:
@@ -219,13 +221,12 @@ def _key_verdict_without_balance(settings: Settings, answers: Answers, why: str)
     )
 
 
-def _refused(status: int) -> Check:
+def _refused(settings: Settings, status: int) -> Check:
     return Check(
         "key",
         "fail",
         f"the provider refused the key (HTTP {status})",
-        f"copy the key again from {KEY_PAGE} into SILICONFLOW_API_KEY; keys of the .cn site do not work "
-        "on api.siliconflow.com and the other way round",
+        refused_key_advice("SILICONFLOW_API_KEY", settings.base_url),
     )
 
 

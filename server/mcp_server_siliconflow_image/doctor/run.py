@@ -27,7 +27,7 @@ from mcp_server_siliconflow_image.credentials import redact
 from mcp_server_siliconflow_image.doctor.check import Check
 from mcp_server_siliconflow_image.doctor.clients import check_clients
 from mcp_server_siliconflow_image.doctor.provider import check_provider
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, default_image_folders
 from mcp_server_siliconflow_image.stores.naming import is_image_name
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -77,7 +77,32 @@ def check_image_store(settings: Settings) -> Check:
     if problem is not None:
         fix = "set SILICONFLOW_IMAGE_DIR to a folder you can write to, or fix its permissions"
         return Check("image folder", "fail", problem, fix)
-    return _folder_space(folder, existed=not missing)
+    found = _folder_space(folder, existed=not missing)
+    return found if "image_dir" in settings.explicitly_set else _with_other_defaults(found, folder)
+
+
+def _with_other_defaults(found: Check, folder: Path) -> Check:
+    """The default folder's finding, naming the other default folder too: where earlier images are (loudly), or
+    the folder that would be used if this one held no images (`~/Pictures` may appear after the first images)."""
+    defaults = default_image_folders()
+    if defaults.earlier_images:
+        others = ", ".join(f"{other} ({_count(other)} images)" for other in defaults.earlier_images)
+        return Check(
+            found.name,
+            "warn" if found.verdict == "ok" else found.verdict,
+            f"{found.detail}; images of earlier runs are in {others}",
+            f"set SILICONFLOW_IMAGE_DIR to the folder you want and move the images there; resources/list shows "
+            f"only {folder}",
+        )
+    if defaults.passed_over and defaults.chosen == folder:
+        unused = ", ".join(str(other) for other in defaults.passed_over)
+        detail = f"{found.detail} (the default, kept because it holds your images; {unused} is not used)"
+        return Check(found.name, found.verdict, detail, found.fix)
+    return found
+
+
+def _count(folder: Path) -> int:
+    return sum(1 for _ in islice(_saved_images(folder), MAX_COUNTED_IMAGES))
 
 
 def _folder_space(folder: Path, *, existed: bool) -> Check:
@@ -85,8 +110,7 @@ def _folder_space(folder: Path, *, existed: bool) -> Check:
     existing = next(path for path in (folder, *folder.parents) if path.exists())
     free = shutil.disk_usage(existing).free
     if existed:
-        count = sum(1 for _ in islice(_saved_images(folder), MAX_COUNTED_IMAGES))
-        detail = f"{folder}: writable, {_size(free)} free, {count} images saved there"
+        detail = f"{folder}: writable, {_size(free)} free, {_count(folder)} images saved there"
     else:
         detail = f"{folder}: will be created with the first image, {_size(free)} free"
     if free < MIN_FREE_BYTES:

@@ -29,6 +29,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def closed_pipe() -> str | None:
+    """Why there is no client to serve when the server was started with stdin or stdout closed (`0<&-`: Python
+    then has no `sys.stdin`); None when both are there. Said in one line, instead of a traceback."""
+    closed = [name for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)) if stream is None]
+    if not closed:
+        return None
+    return (
+        f"{' and '.join(closed)} {'is' if len(closed) == 1 else 'are'} closed, so there is no MCP client to serve: a "
+        "client (Claude Desktop, Claude Code, Cursor, VS Code) starts this server with pipes on stdin and stdout. "
+        "To see it work without a client: mcp-server-siliconflow-image demo"
+    )
+
+
 def serve_stdio(server: MCPServer[Any]) -> None:
     """Serve one client over stdin/stdout until it goes away, and say so on stderr rather than in a traceback.
 

@@ -27,8 +27,8 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
-from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact
-from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within
+from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact, refused_key_advice
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within, unreachable_address
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
     base64_length,
@@ -43,7 +43,7 @@ from mcp_server_siliconflow_image.provider.retry import (
     RetryPolicy,
     parse_retry_after,
 )
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, with_version
 from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 HINTS = {
     400: "The provider rejected the arguments; fix them (run list_models to see what this model accepts).",
-    401: "The API key was refused: check {key} (create one at https://cloud.siliconflow.cn/account/ak).",
+    401: "The API key was refused.",
     403: (
         "On SiliconFlow a 403 usually means the account has not completed real-name verification, its balance "
         "is used up, or the key may not use this model (some need a paid balance or an application): check "
@@ -74,6 +74,13 @@ HINTS = {
         "charged): try again, or use fewer inference steps or a smaller size."
     ),
 }
+BASE_URLS = (
+    "use https://api.siliconflow.cn/v1 (the default), https://api.siliconflow.com/v1 for the international site, "
+    "or your gateway's address ending in /v1"
+)
+WRONG_ADDRESS_GRACE_SECONDS = 3.0
+"""How long a refused local address is tried again (a local gateway restarting) before it is answered as a setting
+to fix, instead of the 15-20 s a passing failure may be retried for."""
 DOWNLOAD_ATTEMPTS = 3
 MODEL_LIST_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_MESSAGE_CHARS = 300
@@ -117,6 +124,7 @@ class ProviderError(Exception):
         status: int | None = None,
         code: object = None,
         retryable: bool = False,
+        retry_for: float | None = None,
         trace_id: str | None = None,
     ) -> None:
         super().__init__(message + trace_id_sentence(trace_id))
@@ -126,6 +134,8 @@ class ProviderError(Exception):
         """The provider's `x-siliconcloud-trace-id` for the failed request, when it answered at all."""
         self.retryable = retryable
         """Whether trying the same thing again may succeed (a dropped connection, a truncated download)."""
+        self.retry_for = retry_for
+        """Seconds after the first attempt that retrying still makes sense; None: the call's whole deadline."""
 
 
 class ProviderImage(BaseModel):
@@ -331,6 +341,7 @@ class ProviderClient:
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
     ) -> httpx.Response:
+        started = time.monotonic()
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = await self._attempt(method, url, deadline, **options)
@@ -349,6 +360,8 @@ class ProviderClient:
             if attempt == self._retry.max_attempts:
                 raise failure
             wait = self._retry.wait_before(attempt, retry_after)
+            if failure.retry_for is not None and time.monotonic() + wait - started > failure.retry_for:
+                raise failure  # no longer a hiccup: answered now rather than after every retry
             if retry_after is not None and time.monotonic() + wait >= deadline:
                 raise self._asked_to_wait(failure, wait)
             if time.monotonic() + wait >= deadline:
@@ -421,10 +434,20 @@ class ProviderClient:
         raise self._timeout_error()
 
     def _connection_error(self, method: str, error: httpx.HTTPError) -> ProviderError:
-        """A failed connection, worded by whether the provider may have seen the request; redacted whole, since the
-        base URL may carry a gateway password."""
+        """A failed connection, worded by whether the provider may have seen the request, or as a setting to fix when
+        the address can never answer; redacted whole, since the base URL may carry a gateway password."""
+        wrong = unreachable_address(error)
+        if wrong is not None:  # a local provider may be starting: tried again briefly; a name that does not exist not
+            return ProviderError(
+                self._redact(
+                    f"Nothing answers at {self._shown_base_url()}: {wrong.describe(show=self._operator_asks)}. That "
+                    f"address is SILICONFLOW_BASE_URL, so this is a setting to fix, not a network hiccup: {BASE_URLS}."
+                ),
+                retryable=wrong.port is not None,
+                retry_for=WRONG_ADDRESS_GRACE_SECONDS,
+            )
         reason = str(error) or type(error).__name__
-        where = f"the provider at {self._settings.base_url}"
+        where = f"the provider at {self._shown_base_url()}"
         if isinstance(error, NOT_SENT):
             message = f"Could not reach {where}: {reason}. Check the network and SILICONFLOW_BASE_URL."
             return ProviderError(self._redact(message), retryable=True)
@@ -539,9 +562,17 @@ class ProviderClient:
     def _status_error(self, response: httpx.Response) -> ProviderError:
         code, message = _error_details(response)
         status = response.status_code
-        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.").format(
-            key=self.key.name
-        )
+        hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
+        base_url = self._redact(self._settings.base_url)
+        if status == 401:
+            advice = refused_key_advice(self.key.name, self._settings.base_url, show_address=self._operator_asks)
+            hint = f"{hint} {self._redact(advice)}"
+        elif status == 404 and (versioned := with_version(self._settings.base_url)) is not None:
+            if self._operator_asks:
+                setting, fix = f"SILICONFLOW_BASE_URL={base_url}", f"set it to {self._redact(versioned)}"
+            else:
+                setting, fix = "This server's SILICONFLOW_BASE_URL", "its operator should add /v1 at its end"
+            hint = f"{setting} probably lacks /v1 (SiliconFlow's API is under https://api.siliconflow.cn/v1): {fix}."
         detail = f" (provider code {self._redact(str(code))[:40]})" if code is not None else ""
         said = f": {_shorten(self._redact(message))}" if message else ""
         return ProviderError(
@@ -550,6 +581,15 @@ class ProviderClient:
             code=code,
             trace_id=trace_id_of(response),
         )
+
+    @property
+    def _operator_asks(self) -> bool:
+        """Whether the caller configured this server (stdio: the one user), so may see its provider address; over
+        HTTP callers are others, and a gateway's address may be internal."""
+        return self._settings.transport == "stdio"
+
+    def _shown_base_url(self) -> str:
+        return self._settings.base_url if self._operator_asks else "this server's SILICONFLOW_BASE_URL"
 
     def _redact(self, text: str) -> str:
         """`text` without URL passwords, the server's secrets, this call's key or any part of them."""

@@ -18,6 +18,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent
 
+from mcp_server_siliconflow_image.doctor.clients import CLIENTS_GUIDE
+from mcp_server_siliconflow_image.installation import claude_code_line, config_entry, installed_command
 from mcp_server_siliconflow_image.standin import StandInState, running_standin
 
 DEMO_KEY = "sk-standin-demo"
@@ -34,8 +36,24 @@ def run_demo(out: str | None) -> int:
             print(f"The demo failed: {error}", file=sys.stderr)
             return 1
     print(f"\nDone. The images are in {folder}")
-    print("Use your real key: set SILICONFLOW_API_KEY and start `mcp-server-siliconflow-image` from your MCP client.")
+    print(next_steps(installed_command()))
     return 0
+
+
+def next_steps(command: list[str]) -> str:
+    """How to use this installation from a client, with its absolute path (it is on no client's PATH)."""
+    return "\n".join(
+        [
+            "\nWith your own key, your MCP client starts this installation (by its absolute path: apps do not see",
+            "your shell's PATH, and a checkout's .venv/bin is on nobody's):",
+            f"  {' '.join(command)}",
+            'Claude Desktop or Cursor: add this entry to "mcpServers" in the config file, then restart the app:',
+            f"  {config_entry(command)}",
+            "Claude Code:",
+            f"  {claude_code_line(command)}",
+            f"Other clients: {CLIENTS_GUIDE}",
+        ]
+    )
 
 
 async def _drive_tools(base_url: str, folder: Path) -> None:

@@ -1,8 +1,9 @@
 """The stand-in's images: deterministic bytes for (prompt, seed, size, index), and deliberately broken ones.
 
-`ImageKind` chooses what a good image looks like: "pattern" draws shapes derived from the prompt (needs
-Pillow), "noise" makes incompressible PNGs of realistic provider size (1024x1024 RGB is ~3 MB), "jpeg" is
-a photo-like JPEG. The broken kinds (`BROKEN_IMAGES`) are what a faulty CDN serves instead.
+`ImageKind` chooses what a good image looks like: "scene" (the default) draws what the prompt describes
+(standin/scenes.py; an edit of one is its input picture changed, standin/edits.py), "pattern" draws shapes
+derived from the prompt, "noise" makes incompressible PNGs of realistic provider size (1024x1024 RGB is
+~3 MB), "jpeg" is a photo-like JPEG. The broken kinds (`BROKEN_IMAGES`) are what a faulty CDN serves instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import zlib
 from collections.abc import Callable
 from typing import Literal
 
-ImageKind = Literal["pattern", "noise", "jpeg"]
+ImageKind = Literal["scene", "pattern", "noise", "jpeg"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -26,6 +27,10 @@ def render_image(kind: ImageKind, prompt: str, seed: int, size: tuple[int, int],
     Cached: a real provider's CDN serves stored bytes, so repeating a request costs the stand-in nothing.
     """
     digest = hashlib.sha256(f"{prompt}\0{seed}\0{size}\0{index}".encode()).digest()
+    if kind == "scene":
+        from mcp_server_siliconflow_image.standin.scenes import scene_png
+
+        return scene_png(prompt, seed, size, index), "image/png"
     if kind == "noise":
         return noise_png(size, int.from_bytes(digest[:8], "big")), "image/png"
     return _drawn_image(prompt, seed, size, digest, "JPEG" if kind == "jpeg" else "PNG")

@@ -5,7 +5,8 @@ and no network, and agent builders get deterministic, free image tools for their
 injected (status codes with Retry-After, slow answers, expired or broken links) to exercise error
 handling.
 
-This module is the HTTP API and how it answers faults; the images come from standin/pictures.py, the
+This module is the HTTP API and how it answers faults; the images come from standin/pictures.py (an edit's
+from standin/edits.py, which changes the input picture), the
 settings and history from standin/state.py, and standin/serving.py runs it.
 """
 
@@ -29,7 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
 from mcp_server_siliconflow_image.provider.catalog import MODELS, find_model
-from mcp_server_siliconflow_image.standin.pictures import BROKEN_IMAGES, render_image
+from mcp_server_siliconflow_image.standin.edits import edit_png
+from mcp_server_siliconflow_image.standin.pictures import BROKEN_IMAGES, ImageKind, render_image
 from mcp_server_siliconflow_image.standin.state import CONFIGURABLE, Fault, StandInState, StoredImage
 
 URL_LIFETIME_SECONDS = 3600
@@ -115,11 +117,12 @@ class StandInApi:
         seed = body.get("seed")
         if not isinstance(seed, int):
             seed = random.randrange(0, 9_999_999_999)  # the provider picks one when none is given
-        size = _parse_size(body["image_size"]) if "image_size" in body else _input_size(body.get("image"))
+        inputs = _input_images(body)
+        size = _parse_size(body["image_size"]) if "image_size" in body else _input_size(inputs)
         size = size or (1024, 1024)
         items: list[dict[str, Any]] = []
         for index in range(1, _images_per_request(body) + 1):
-            data, content_type = render_image(state.image_kind, str(body["prompt"]), seed, size, index)
+            data, content_type = _picture(state.image_kind, str(body["prompt"]), seed, size, index, inputs)
             if state.response_shape == "b64_json":
                 items.append({"b64_json": base64.b64encode(data).decode("ascii")})
                 continue
@@ -338,15 +341,41 @@ def _check_body(body: Any) -> str | None:
     return None
 
 
-def _input_size(image: object) -> tuple[int, int] | None:
+def _picture(
+    kind: ImageKind, prompt: str, seed: int, size: tuple[int, int], index: int, inputs: tuple[bytes, ...]
+) -> tuple[bytes, str]:
+    """What the stand-in makes: an edit is its input picture changed (for the "scene" kind), else a new picture."""
+    if inputs and kind == "scene" and (edited := edit_png(inputs, prompt, seed, size, index)) is not None:
+        return edited, "image/png"
+    return render_image(kind, prompt, seed, size, index)
+
+
+def _input_images(body: dict[str, Any]) -> tuple[bytes, ...]:
+    """The edit's input images sent inline (`image`, then `image2`, `image3`), decoded; none for a generation."""
+    images: list[bytes] = []
+    for name in ("image", "image2", "image3"):
+        value = body.get(name)
+        if not isinstance(value, str) or not value.startswith("data:"):
+            if name == "image":
+                return ()
+            continue
+        try:
+            images.append(base64.b64decode(value.partition(",")[2]))
+        except ValueError:
+            if name == "image":
+                return ()
+    return tuple(images)
+
+
+def _input_size(inputs: tuple[bytes, ...]) -> tuple[int, int] | None:
     """Edits come back at the input image's size, as the real edit models do."""
-    if not isinstance(image, str) or not image.startswith("data:"):
+    if not inputs:
         return None
     try:
-        found = identify(base64.b64decode(image.partition(",")[2]))
-    except (NotAnImageError, ValueError):
+        found = identify(inputs[0])
+    except NotAnImageError:
         return None
-    return found.width, found.height
+    return _parse_size(f"{found.width}x{found.height}")  # a header declaring 30000x30000 is not drawn that large
 
 
 def _parse_size(size: str) -> tuple[int, int] | None:

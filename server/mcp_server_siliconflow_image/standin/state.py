@@ -67,7 +67,7 @@ class StoredImage:
 @dataclass
 class StandInState:
     api_key: str | None = "sk-standin"
-    image_kind: ImageKind = "pattern"
+    image_kind: ImageKind = "scene"
     response_shape: ResponseShape = "images"
     inference_delay: float = 0.0
     content_type: str | None = None
