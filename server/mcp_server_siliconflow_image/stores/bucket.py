@@ -157,8 +157,11 @@ class BucketStore:
             pending.write(data)
             return pending.publish(image, seed=seed, index=index)
 
-    def publish(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str) -> SavedImage:
-        """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling."""
+    def publish(
+        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str, sha256: str | None = None
+    ) -> SavedImage:
+        """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling.
+        `sha256`: the digest of `data` when it is known already."""
         stem = naming._file_stem(stamp, seed, index)
         for attempt in range(1, NAME_ATTEMPTS + 1):
             name = f"{stem}.{image.extension}" if attempt == 1 else f"{stem}-{attempt}.{image.extension}"
@@ -182,7 +185,7 @@ class BucketStore:
                 width=image.width,
                 height=image.height,
                 size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=sha256 or hashlib.sha256(data).hexdigest(),
                 url=self._presigned(name),
             )
         raise StoreError(f"could not find a free object name for {stem} in {self.location}")
@@ -312,10 +315,18 @@ class PendingObject:
         return self._data
 
     def publish(
-        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+        self,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str | None = None,
+        sync_folder: bool = True,
+        sha256: str | None = None,
     ) -> SavedImage:
         """Upload the image; an object is durable once stored (`sync_folder` has nothing to do here)."""
-        saved = self._store.publish(self.read_all(), image, seed=seed, index=index, stamp=stamp or batch_stamp())
+        data, stamp = self.read_all(), stamp or batch_stamp()
+        saved = self._store.publish(data, image, seed=seed, index=index, stamp=stamp, sha256=sha256)
         self.discard()
         return saved
 

@@ -170,18 +170,28 @@ class PendingImage:
         return self.temp.read_bytes()
 
     def publish(
-        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+        self,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str | None = None,
+        sync_folder: bool = True,
+        sha256: str | None = None,
     ) -> SavedImage:
         """Make the file visible under a fresh name: complete, durable, never replacing another.
 
         `sync_folder=False` leaves making the new name durable to the caller, who will sync the folder
         anyway (writing the sidecar does): one folder sync then covers both names, a journal commit
-        (4-8 ms on this disk) less on the way to the result.
+        (4-8 ms on this disk) less on the way to the result. `sha256` is the digest of the bytes written,
+        when it was computed while they arrived; otherwise the file is read back for it.
         """
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        with open(self.temp, "rb") as reader:
-            digest = hashlib.file_digest(reader, "sha256").hexdigest()
+        digest = sha256
+        if digest is None:
+            with open(self.temp, "rb") as reader:
+                digest = hashlib.file_digest(reader, "sha256").hexdigest()
         stem = naming._file_stem(stamp or batch_stamp(), seed, index)
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
         self._handle.close()  # the lock is held until the file has its name
