@@ -13,7 +13,9 @@ import hashlib
 import io
 import os
 import stat
+import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,16 +131,20 @@ async def test_a_call_cancelled_while_publishing_still_leaves_a_durable_name_and
     standin: RunningStandIn, settings: Settings, image_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_publish = storage.PendingImage.publish
+    publishing = threading.Event()
 
     def slow_publish(self: storage.PendingImage, *args: Any, **kwargs: Any) -> SavedImage:
+        publishing.set()
         time.sleep(0.6)  # a slow disk: the client gives up while the file is being published
         return real_publish(self, *args, **kwargs)
 
     monkeypatch.setattr(storage.PendingImage, "publish", slow_publish)
     calls = record_fsyncs(monkeypatch, image_dir)
     async with Client(build_server(settings)) as client:
-        with anyio.move_on_after(0.3):
-            await client.call_tool("generate_image", {"prompt": "given up on"})
+        async with anyio.create_task_group() as group:
+            group.start_soon(partial(client.call_tool, "generate_image", {"prompt": "given up on"}))
+            assert await anyio.to_thread.run_sync(publishing.wait, 30)
+            group.cancel_scope.cancel()  # the client gives up once publishing has begun, however busy the machine
         await anyio.sleep(1.0)
     [image] = [path for path in image_dir.iterdir() if path.suffix == ".png"]
     assert (image_dir / f"{image.name}.json").exists()
