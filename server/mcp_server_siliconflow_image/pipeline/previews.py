@@ -23,6 +23,11 @@ MAX_INLINE_SIDE = 8000
 
 MAX_PREVIEW_SIDE = 2048
 """Larger previews add bytes, not anything a model can see: vision models downscale to ~1.5k px."""
+PREVIEW_PIXELS = 1_500_000
+"""What vision models keep of a picture (~1.15-1.5 megapixels; more is downscaled before the model sees it).
+A preview is reduced by the whole factor that brings it nearest to this: a 2048x2048 original previews at
+1024x1024 (one quarter of the JPEG encode, bytes and transfer), a 1328x1328 one at full size (halving it
+would throw away detail a model keeps, and a fractional resize costs more than it saves)."""
 MIN_PREVIEW_SIDE = 32
 PROBE_SIDE = 256
 PREVIEW_QUALITIES = (80, 60)
@@ -160,7 +165,8 @@ def make_preview(data: bytes, budget: int, picture: PILImage | None = None) -> I
     probe_factor = max(1, longest // PROBE_SIDE)
     probe = source.reduce(probe_factor) if probe_factor > 1 else source
     bytes_per_pixel = len(_jpeg(probe, PREVIEW_QUALITIES[0])) / (probe.width * probe.height)
-    factor = max(1, math.ceil(longest / MAX_PREVIEW_SIDE))
+    nearest_to_kept = round(math.sqrt(source.width * source.height / PREVIEW_PIXELS))
+    factor = max(1, math.ceil(longest / MAX_PREVIEW_SIDE), nearest_to_kept)
     while factor < longest and (source.width // factor) * (source.height // factor) * bytes_per_pixel > target:
         factor += 1
     for factor_tried in range(factor, max(factor, longest // MIN_PREVIEW_SIDE) + 1):
