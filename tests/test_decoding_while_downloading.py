@@ -201,6 +201,22 @@ def test_a_download_too_large_to_keep_gives_up_the_head_start_not_the_image(
     assert upload.read_all() == data
 
 
+def test_past_the_thread_limit_images_are_decoded_afterwards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arriving_module, "_threads", threading.BoundedSemaphore(1))
+    data = photo_png((64, 64), seed=1)
+    first, second = (ArrivingImage(FolderStore(tmp_path).pending()) for _ in range(2))
+    assert not first.given_up and second.given_up  # the second reads its bytes back after the download
+    for arriving in (first, second):
+        arriving.restart()
+        arriving.write(data)
+        arriving.end()
+    assert first.decoded().picture is not None and second.decoded().picture is None
+    assert (first.sha256(), second.sha256()) == (hashlib.sha256(data).hexdigest(), None)
+    third = ArrivingImage(FolderStore(tmp_path).pending())
+    assert not third.given_up  # the first one's thread is free again
+    third.abandon()
+
+
 def test_without_inline_images_the_bytes_are_only_hashed(tmp_path: Path) -> None:
     data = photo_png((64, 64), seed=1)
     arriving, _ = arrive(tmp_path, data, [1000], decode=False)
@@ -239,6 +255,16 @@ async def test_photos_arriving_at_a_real_networks_pace_are_saved_and_previewed_a
     standin.state.download_first_byte_delay = 0.05
     standin.state.download_rate = 4e6
     answer = await generated(settings, image_size="512x512", batch_size=2)
+    assert_saved_and_shown_as_from_the_file(answer, settings.inline_max_bytes)
+
+
+@pytest.mark.anyio
+async def test_a_batch_larger_than_the_thread_limit_is_shown_exactly_as_well(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arriving_module, "_threads", threading.BoundedSemaphore(1))
+    standin.state.image_kind = "photo"
+    answer = await generated(settings, image_size="512x512", batch_size=3)
     assert_saved_and_shown_as_from_the_file(answer, settings.inline_max_bytes)
 
 

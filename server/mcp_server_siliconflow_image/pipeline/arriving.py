@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_THREADS = 8
+"""Images decoded on the way at once, server-wide (two batches of four). Each holds its bytes and picture in
+memory until its preview is made; further images are decoded after their download, as before."""
+_threads = threading.BoundedSemaphore(MAX_THREADS)
 MAX_KEPT_BYTES = 64 * 1024 * 1024
 """Bytes kept in memory for the decoder (they are the image, already being written to disk). Past this the
 head start is given up and the chunks are dropped: a runaway download costs disk, not RAM."""
@@ -215,8 +219,12 @@ class ArrivingImage:
         self._bytes = ArrivingBytes()
         self._decoded = Decoded()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="decode-as-it-arrives", daemon=True)
-        self._thread.start()
+        self._working = _threads.acquire(blocking=False)
+        if self._working:
+            threading.Thread(target=self._work, name="decode-as-it-arrives", daemon=True).start()
+        else:  # MAX_THREADS images are being decoded already: this one goes the ordinary way
+            self._bytes.abandon()
+            self._done.set()
 
     @property
     def size(self) -> int:
@@ -235,6 +243,8 @@ class ArrivingImage:
         self._upload.restart()
         abandoned, self._bytes = self._bytes, ArrivingBytes()
         abandoned.abandon()
+        if not self._working:
+            self._bytes.abandon()
 
     def tail(self, length: int) -> bytes:
         return self._upload.tail(length)
@@ -247,7 +257,7 @@ class ArrivingImage:
 
     @property
     def given_up(self) -> bool:
-        """Whether the head start was given up (too large to keep): the picture is not coming."""
+        """Whether the head start was given up (too large to keep, or no thread free): no picture is coming."""
         return self._bytes.given_up
 
     @property
@@ -262,6 +272,10 @@ class ArrivingImage:
         """What the thread decoded, once it is done (after `end()`, at most the last chunk's decoding)."""
         self._done.wait()
         return self._decoded
+
+    def release(self) -> None:
+        """The picture is no longer needed (its inline copy is made): let its memory go."""
+        self._decoded = Decoded(None, self._decoded.problem)
 
     def _work(self) -> None:
         """The image's thread: decode and hash each attempt's bytes, until an attempt's bytes all arrived.
@@ -279,6 +293,7 @@ class ArrivingImage:
         except Exception:  # a publisher still gets the digest: `sha256()` hashes what the thread did not
             logger.exception("decoding an image while it downloaded failed unexpectedly")
         finally:
+            _threads.release()
             self._done.set()
 
 

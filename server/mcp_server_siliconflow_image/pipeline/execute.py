@@ -228,6 +228,7 @@ async def _publish_and_show(
             problems[slot] = f"not shown inline because {error}"
             logger.warning("image %d cannot be shown inline: %s", item.index, error)
         item.data = b""  # the inline copy is made; the bytes are on disk
+        item.arriving.release()
 
     async with anyio.create_task_group() as group:
         for slot, item in enumerate(received):
