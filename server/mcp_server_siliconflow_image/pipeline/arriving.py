@@ -219,7 +219,8 @@ class ArrivingImage:
         self._bytes = ArrivingBytes()
         self._decoded = Decoded()
         self._done = threading.Event()
-        self._working = _threads.acquire(blocking=False)
+        self._threads = _threads
+        self._working = self._threads.acquire(blocking=False)
         if self._working:
             threading.Thread(target=self._work, name="decode-as-it-arrives", daemon=True).start()
         else:  # MAX_THREADS images are being decoded already: this one goes the ordinary way
@@ -293,7 +294,7 @@ class ArrivingImage:
         except Exception:  # a publisher still gets the digest: `sha256()` hashes what the thread did not
             logger.exception("decoding an image while it downloaded failed unexpectedly")
         finally:
-            _threads.release()
+            self._threads.release()
             self._done.set()
 
 
