@@ -118,6 +118,10 @@ class ArrivingBytes(io.RawIOBase):
     def given_up(self) -> bool:
         return self._abandoned
 
+    @property
+    def received(self) -> int:
+        return self._size
+
     # The image thread's side (and `sha256` for whoever publishes).
 
     def readable(self) -> bool:
@@ -242,6 +246,8 @@ class ArrivingImage:
     def restart(self) -> None:
         """A (retried) download starts over: so do the upload, the decoder and the hash."""
         self._upload.restart()
+        if not self._bytes.received:
+            return  # nothing arrived yet (every download starts so): nothing to start over
         abandoned, self._bytes = self._bytes, ArrivingBytes()
         abandoned.abandon()
         if not self._working:

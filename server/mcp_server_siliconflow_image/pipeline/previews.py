@@ -153,8 +153,9 @@ def make_preview(data: bytes, budget: int, picture: PILImage | None = None) -> I
 
     JPEG because every MCP client and model API accepts it. Downscaling is by whole factors with a box
     filter (`Image.reduce`: fast, and sharp enough for a preview), the factor chosen from a small probe
-    encode, and a quality is encoded at full size only when a sample of tiles predicts it fits, so a
-    preview costs one full encode (a 1024x1024 JPEG is ~7 ms) rather than a search over sizes.
+    encode when the first size is not predicted to fit, and a quality is encoded at full size only when a
+    sample of tiles predicts it fits, so a preview costs one full encode (a 1024x1024 JPEG is ~7 ms) rather
+    than a search over sizes.
     `picture`, when given, is `data` already decoded.
     """
     source = picture if picture is not None else decode_picture(data)
@@ -162,24 +163,52 @@ def make_preview(data: bytes, budget: int, picture: PILImage | None = None) -> I
         return None
     target = budget * 3 // 4  # raw bytes whose base64 fits the budget
     longest = max(source.size)
-    probe_factor = max(1, longest // PROBE_SIDE)
-    probe = source.reduce(probe_factor) if probe_factor > 1 else source
-    bytes_per_pixel = len(_jpeg(probe, PREVIEW_QUALITIES[0])) / (probe.width * probe.height)
     nearest_to_kept = round(math.sqrt(source.width * source.height / PREVIEW_PIXELS))
     factor = max(1, math.ceil(longest / MAX_PREVIEW_SIDE), nearest_to_kept)
-    while factor < longest and (source.width // factor) * (source.height // factor) * bytes_per_pixel > target:
-        factor += 1
+    sizes = _SampleSizes(factor, source.reduce(factor) if factor > 1 else source)
+    predicted = sizes.predicted(factor, sizes.first, PREVIEW_QUALITIES[0])
+    if predicted is None or predicted > target:  # a smaller size is needed: a small probe says from where
+        probe_factor = max(1, longest // PROBE_SIDE)
+        probe = source.reduce(probe_factor) if probe_factor > 1 else source
+        bytes_per_pixel = len(_jpeg(probe, PREVIEW_QUALITIES[0])) / (probe.width * probe.height)
+        while factor < longest and (source.width // factor) * (source.height // factor) * bytes_per_pixel > target:
+            factor += 1
     for factor_tried in range(factor, max(factor, longest // MIN_PREVIEW_SIDE) + 1):
-        scaled = source.reduce(factor_tried) if factor_tried > 1 else source
-        sample = _sample_tiles(scaled)
+        scaled = sizes.first if factor_tried == sizes.first_factor else source.reduce(factor_tried)
         for quality in PREVIEW_QUALITIES:
-            if sample is not None and _predicted_size(sample, scaled, quality) * PREDICTION_SLACK > target:
+            predicted = sizes.predicted(factor_tried, scaled, quality)
+            if predicted is not None and predicted * PREDICTION_SLACK > target:
                 continue  # a full-size encode that would not fit costs as much as the one that does
             encoded = _jpeg(scaled, quality)
             if base64_length(len(encoded)) <= budget:
                 data_base64 = base64.b64encode(encoded).decode("ascii")
                 return InlineImage(data_base64, "image/jpeg", scaled.width, scaled.height, is_preview=True)
     return None
+
+
+class _SampleSizes:
+    """JPEG sizes predicted from tile samples, each sample encoded once per (factor, quality).
+
+    When the first size tried is predicted to fit at the best quality, no probe is needed to find where to
+    start (the probe was ~2 ms of a 1024x1024 preview's ~11), and that sample's encode is reused."""
+
+    def __init__(self, first_factor: int, first: PILImage) -> None:
+        self.first_factor = first_factor
+        self.first = first
+        self._samples: dict[int, PILImage | None] = {}
+        self._encoded: dict[tuple[int, int], int] = {}
+
+    def predicted(self, factor: int, scaled: PILImage, quality: int) -> float | None:
+        """JPEG bytes `scaled` is expected to take at `quality`; None when it is too small to sample."""
+        if factor not in self._samples:
+            self._samples[factor] = _sample_tiles(scaled)
+        sample = self._samples[factor]
+        if sample is None:
+            return None
+        if (factor, quality) not in self._encoded:
+            self._encoded[factor, quality] = len(_jpeg(sample, quality))
+        scale = (scaled.width * scaled.height) / (sample.width * sample.height)
+        return self._encoded[factor, quality] * scale
 
 
 def _sample_tiles(image: PILImage) -> PILImage | None:
@@ -202,11 +231,6 @@ def _sample_tiles(image: PILImage) -> PILImage | None:
             tile = image.crop((left, top, left + SAMPLE_TILE_SIDE, top + SAMPLE_TILE_SIDE))
             mosaic.paste(tile, (column * SAMPLE_TILE_SIDE, row * SAMPLE_TILE_SIDE))
     return mosaic
-
-
-def _predicted_size(sample: PILImage, image: PILImage, quality: int) -> float:
-    """JPEG bytes `image` is expected to take at `quality`, from its tile sample."""
-    return len(_jpeg(sample, quality)) * (image.width * image.height) / (sample.width * sample.height)
 
 
 def _jpeg(image: PILImage, quality: int) -> bytes:
