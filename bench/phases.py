@@ -1,6 +1,6 @@
 """Where one generate_image call's time goes, end to end, with the server as a real stdio subprocess.
 
-    python bench/phases.py [--batch 1] [--calls 10]
+    python bench/phases.py [--batch 1] [--calls 10] [--profile network|near|loopback]
 
 The client is the MCP SDK's, over stdio, as in bench/run.py. The server process is this server with timers
 wrapped around its phases (the same functions, timed from outside; nothing in the package knows); both
@@ -68,9 +68,9 @@ def serve() -> None:
     from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 
     from mcp_server_siliconflow_image import cli
+    from mcp_server_siliconflow_image.pipeline import arriving, previews
     from mcp_server_siliconflow_image.pipeline import execute as generation
     from mcp_server_siliconflow_image.pipeline import preflight as calls
-    from mcp_server_siliconflow_image.pipeline import previews
     from mcp_server_siliconflow_image.provider import client as provider
     from mcp_server_siliconflow_image.stores import folder as storage
     from mcp_server_siliconflow_image.surface import argument_errors as validation
@@ -83,10 +83,14 @@ def serve() -> None:
     _timed(storage.FolderStore, "problem", "image-folder write check", log)
     _timed(provider.ProviderClient, "create_images", "provider POST (generation answer)", log)
     _timed(generation, "_receive_all", "download every image", log)
+    _timed(arriving.ArrivingImage, "end", "last byte", log)
+    _timed(arriving, "_decode_and_hash", "decode and hash as the bytes arrive (own thread)", log)
     _timed(storage.PendingImage, "read_all", "read the file back for the preview", log)
     _timed(generation, "_publish_and_show", "publish and preview, side by side", log)
-    _timed(previews, "inline_for", "preview (decode, reduce, JPEG, base64)", log)
+    _timed(arriving.ArrivingImage, "decoded", "wait for the rest of the decoding", log)
+    _timed(previews, "inline_for", "preview (reduce, JPEG, base64; decode if not done)", log)
     setattr(generation, "inline_for", previews.inline_for)  # noqa: B010
+    _timed(arriving.ArrivingImage, "sha256", "digest (hash what the thread has not)", log)
     _timed(storage.PendingImage, "publish", "publish (fsync, sha256, link)", log)
     _timed(storage, "write_sidecar", "sidecar (write, fsync, folder fsync)", log)
     setattr(generation, "write_sidecar", storage.write_sidecar)  # noqa: B010
@@ -103,9 +107,12 @@ SEQUENCE = [
     ("  image-folder write check", "checks before paying (prepare)"),
     ("provider POST (generation answer)", None),
     ("download every image", None),
+    ("  decode and hash as the bytes arrive (own thread)", "download every image"),
     ("  read the file back for the preview", "download every image"),
     ("publish and preview, side by side", None),
-    ("  preview (decode, reduce, JPEG, base64)", "publish and preview, side by side"),
+    ("  wait for the rest of the decoding", "publish and preview, side by side"),
+    ("  preview (reduce, JPEG, base64; decode if not done)", "publish and preview, side by side"),
+    ("  digest (hash what the thread has not)", "publish and preview, side by side"),
     ("  publish (fsync, sha256, link)", "publish and preview, side by side"),
     ("  sidecar (write, fsync, folder fsync)", "publish and preview, side by side"),
     ("build the result (pydantic)", None),
@@ -117,13 +124,15 @@ SEQUENCE = [
 PER_IMAGE = {label.strip() for label, parent in SEQUENCE if parent is not None}
 
 
-async def measure(batch: int, calls: int) -> str:
+async def measure(batch: int, calls: int, profile_name: str) -> str:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    from bench.run import PROMPT, SEED, StandIn, server_env
+    from bench.run import PROFILES, PROMPT, SEED, StandIn, server_env
 
     standin = StandIn()
+    profile = PROFILES[profile_name]
+    standin.use(profile)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             log_path = Path(scratch) / "phases.jsonl"
@@ -144,7 +153,7 @@ async def measure(batch: int, calls: int) -> str:
             records = [json.loads(line) for line in log_path.read_text().splitlines()[skip:]]
     finally:
         standin.stop()
-    return table(rounds, records, batch)
+    return f"{profile.label}, " + table(rounds, records, batch)
 
 
 def table(rounds: list[tuple[float, float]], records: list[list[Any]], batch: int) -> str:
@@ -157,6 +166,8 @@ def table(rounds: list[tuple[float, float]], records: list[list[Any]], batch: in
         totals.append(received - sent)
         sums: dict[str, float] = defaultdict(float)
         for label, _started, wall, thread_cpu in inside:
+            if label == "last byte":
+                continue
             if label in PER_IMAGE:
                 per_phase[label].append(wall)  # once per image, side by side: a typical image's time
             else:
@@ -170,6 +181,9 @@ def table(rounds: list[tuple[float, float]], records: list[list[Any]], batch: in
         last_end = max(record[1] + record[2] for record in inside)
         per_phase["request: client → stdio → tool dispatch"].append(first - sent)
         per_phase["result: SDK serialise → stdio → client parse"].append(received - last_end)
+        last_bytes = [record[1] for record in inside if record[0] == "last byte"]
+        if last_bytes:
+            per_phase["after the last byte"].append(received - max(last_bytes))
     total = statistics.median(totals)
     lines = [
         f"batch {batch}: client round trip {total * 1000:.1f} ms (median of {len(rounds)} calls)",
@@ -192,6 +206,12 @@ def table(rounds: list[tuple[float, float]], records: list[list[Any]], batch: in
             accounted += wall
     rest = total - accounted
     lines.append(f"| between phases (event loop, thread hand-offs) | {rest * 1000:.1f} | {rest / total * 100:.0f}% | |")
+    if per_phase.get("after the last byte"):
+        after = statistics.median(per_phase["after the last byte"])
+        lines.append(
+            f"| **after the (batch's) last byte, until the client has the result** | {after * 1000:.1f} "
+            f"| {after / total * 100:.0f}% | |"
+        )
     return "\n".join(lines)
 
 
@@ -199,12 +219,13 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--profile", choices=("network", "near", "loopback"), default="network")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.serve:
         serve()
         return
-    print(asyncio.run(measure(options.batch, options.calls)))
+    print(asyncio.run(measure(options.batch, options.calls, options.profile)))
 
 
 if __name__ == "__main__":

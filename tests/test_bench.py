@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.external, pytest.mark.slow]  # installs the npm peer i
 def quick_run(script: str) -> str:
     """What `python bench/<script> --quick` prints, after it exits cleanly."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick"], capture_output=True, text=True, timeout=600, cwd=ROOT
+        [sys.executable, str(ROOT / "bench" / script), "--quick"], capture_output=True, text=True, timeout=900, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
@@ -26,21 +26,28 @@ def quick_run(script: str) -> str:
 def test_quick_benchmark_prints_every_row() -> None:
     table = quick_run("run.py")
     for row in (
-        "| batch 1, provider delay 0 s | floor",
-        "| batch 4, provider delay 0 s | floor",
+        "| a CDN 60 ms away at 20 MB/s per connection, 2.5 MB photo-like PNG, batch 1 |",
+        "| a CDN 60 ms away at 20 MB/s per connection, 2.5 MB photo-like PNG, batch 4 |",
+        "| loopback, delay 0, 3 MB incompressible PNG, batch 1 |",
+        "| loopback, delay 0, 3 MB incompressible PNG, batch 4 |",
         "| SDK alone: one-tool MCPServer",
         "| cold start: spawn → initialize |",
-        "concurrent calls over HTTP",
-        "| peak RSS, batch 4 × 3 MB |",
-        "| CPU time per call (user + system), batch 1 | server",
+        "concurrent calls over HTTP, delay 1 s, a CDN 60 ms away",
+        "| peak RSS, batch 1 then 4, loopback",
+        "| CPU time per call (user + system), batch 1, a CDN 60 ms away",
     ):
         assert row in table
-    assert "0 errors" in table
-    latency_rows = [line for line in table.splitlines() if re.match(r"\| batch \d, provider delay", line)]
-    # the npm peer is a column of every latency row: measured, or "n/a" with the reason (no Node.js here)
-    assert latency_rows and all(re.search(r"· peer (\d+ ms|n/a \(.+\))", line) for line in latency_rows)
-    if shutil.which("node") and shutil.which("npm"):
-        assert all(re.search(r"· peer \d+ ms", line) for line in latency_rows), latency_rows
+    assert "0 errors" in table and "load average" in table
+    latency_rows = [line for line in table.splitlines() if re.match(r"\| (a CDN|loopback).*, batch \d \|", line)]
+    # every latency row has the floor, and the server and the npm peer through the Python and TypeScript SDK
+    # clients: measured, or "n/a" with the reason (no Node.js here)
+    assert len(latency_rows) == 4
+    for line in latency_rows:
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        assert re.fullmatch(r"\d+ ms", cells[1])
+        assert all(re.fullmatch(r"\d+ ms \(\d+\.\d\d×\)|n/a \(.+\)", cell) for cell in cells[2:6]), cells
+        if shutil.which("node") and shutil.which("npm"):
+            assert not any(cell.startswith("n/a") for cell in cells[2:6]), cells
 
 
 def test_hosting_checks_benchmark_prints_every_row() -> None:

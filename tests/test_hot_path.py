@@ -14,6 +14,7 @@ import io
 import os
 import stat
 import threading
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from mcp import Client
 from PIL import Image
 
 from mcp_server_siliconflow_image.app import build_server
+from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.pipeline import previews
 from mcp_server_siliconflow_image.pipeline.previews import make_preview
 from mcp_server_siliconflow_image.settings import Settings
@@ -96,6 +98,36 @@ async def test_saved_file_is_exactly_the_providers_bytes(
     assert saved == expected
     assert image["sha256"] == hashlib.sha256(expected).hexdigest()
     assert image["inline"] == "preview"
+
+
+def test_a_large_image_is_synced_in_the_background_as_it_arrives_and_whole_before_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[tuple[str, int]] = []  # (who synced, the file's size then)
+    real_fdatasync, real_fsync = os.fdatasync, os.fsync
+
+    def fdatasync(descriptor: int) -> None:
+        synced.append(("background", os.fstat(descriptor).st_size))
+        real_fdatasync(descriptor)
+
+    def fsync(descriptor: int) -> None:
+        synced.append(("publish", os.fstat(descriptor).st_size))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fsync", fsync)
+    data = noise_png((1024, 1024), seed=1)  # 3 MB
+    pending = storage.FolderStore(tmp_path).pending()
+    for at in range(0, len(data), 64 * 1024):
+        pending.write(data[at : at + 64 * 1024])
+        time.sleep(0.001)  # a download: the bytes come over time
+    saved = pending.publish(identify(data), seed=1, index=1)
+    for thread in threading.enumerate():
+        if thread.name == "write-back":
+            thread.join(timeout=10)
+    assert any(who == "background" for who, _ in synced)
+    assert ("publish", len(data)) in synced  # the whole file, synced before it got its name
+    assert saved.path.read_bytes() == data
 
 
 SOURCES = {

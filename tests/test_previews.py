@@ -70,3 +70,13 @@ def test_images_over_8000_px_are_never_inline_originals(tmp_path: Path) -> None:
     data = encode("PNG", (8200, 10))
     [chosen] = choose_inline_images([fetched(tmp_path, data)], 10_000_000)
     assert chosen is not None and chosen.is_preview and max(chosen.width, chosen.height) <= 8000
+
+
+def test_previews_stop_near_what_a_vision_model_keeps() -> None:
+    """Past ~1.5 megapixels a model downscales anyway: the preview is not encoded (nor sent) larger than that."""
+    large = make_preview(encode("PNG", (2048, 2048)), 900_000)
+    assert large is not None and (large.width, large.height) == (1024, 1024)
+    wide = make_preview(encode("PNG", (2560, 1440)), 900_000)
+    assert wide is not None and (wide.width, wide.height) == (1280, 720)
+    qwen = make_preview(encode("PNG", (1328, 1328)), 900_000)  # halving it would lose what a model keeps
+    assert qwen is not None and (qwen.width, qwen.height) == (1328, 1328)

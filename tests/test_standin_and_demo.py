@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
@@ -82,6 +84,46 @@ def test_stand_in_images_are_deterministic_and_depend_on_the_prompt() -> None:
     assert render_image("pattern", "a blue kite", 42, (320, 240), 1)[0] != first
     assert render_image("pattern", "a red kite", 43, (320, 240), 1)[0] != first
     assert identify(first).width == 320 and identify(first).height == 240
+
+
+def test_photo_images_are_deflated_pngs_of_real_provider_size_and_made_once() -> None:
+    photo, mime_type = render_image("photo", "a harbour", 42, (1024, 1024), 1)
+    assert mime_type == "image/png" and identify(photo).width == 1024
+    assert 2_000_000 < len(photo) < 3_000_000  # like a detailed 1024x1024 provider PNG; noise would be ~3.1 MB
+    with Image.open(io.BytesIO(photo)) as picture:
+        assert picture.mode == "RGB" and picture.getextrema() != ((0, 0), (0, 0), (0, 0))
+    again = render_image("photo", "another prompt, same seed", 42, (1024, 1024), 1)[0]
+    assert again is photo  # kept per (size, seed and index): a second call costs nothing
+
+
+def generate_and_fetch(standin: RunningStandIn) -> tuple[float, float, bytes]:
+    """Seconds to the first byte of the image and to its last, and its bytes."""
+    answer = httpx.post(
+        f"{standin.base_url}/images/generations",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={"model": "Kwai-Kolors/Kolors", "prompt": "x", "seed": 3},
+    ).json()
+    started = time.monotonic()
+    with httpx.stream("GET", answer["images"][0]["url"]) as response:
+        chunks = response.iter_bytes()
+        first = next(chunks)
+        first_byte = time.monotonic() - started
+        body = first + b"".join(chunks)
+    return first_byte, time.monotonic() - started, body
+
+
+def test_image_links_can_answer_like_a_far_away_cdn(standin: RunningStandIn) -> None:
+    """A first-byte delay and a per-connection rate: lower bounds only, a busy machine only adds to them."""
+    standin.state.image_kind = "noise"
+    _, _, expected = generate_and_fetch(standin)
+    config = httpx.post(
+        f"{standin.origin}/_standin/config", json={"download_first_byte_delay": 0.2, "download_rate": 4e6}
+    ).json()
+    assert (config["download_first_byte_delay"], config["download_rate"]) == (0.2, 4e6)
+    first_byte, last_byte, body = generate_and_fetch(standin)
+    assert body == expected
+    assert first_byte >= 0.2
+    assert last_byte >= 0.2 + len(body) / 4e6 * 0.95
 
 
 def test_expired_links_answer_like_the_real_cdn(standin: RunningStandIn) -> None:

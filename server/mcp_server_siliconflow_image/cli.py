@@ -57,8 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     standin.add_argument("--host", dest="standin_host", default="127.0.0.1", help="default: 127.0.0.1")
     standin.add_argument("--port", dest="standin_port", type=int, default=8765, help="default: 8765")
     standin.add_argument("--key", default="sk-standin", help="the API key it accepts (default: sk-standin)")
-    standin.add_argument("--image-kind", choices=("scene", "pattern", "noise", "jpeg"), default="scene")
+    standin.add_argument("--image-kind", choices=("scene", "pattern", "noise", "photo", "jpeg"), default="scene")
     standin.add_argument("--delay", type=float, default=0.0, help="seconds each generation takes (default 0)")
+    standin.add_argument(
+        "--first-byte-delay", type=float, default=0.0, help="seconds each image download waits to answer (default 0)"
+    )
+    standin.add_argument(
+        "--download-rate",
+        type=float,
+        default=0.0,
+        help="bytes per second per image download, e.g. 20e6 (default 0: unlimited)",
+    )
     demo = commands.add_parser(
         "demo",
         help="see it work with no key: stand-in provider + this server + a real MCP client",
@@ -226,7 +235,13 @@ def run_doctor_command(options: argparse.Namespace) -> int:
 def run_standin(options: argparse.Namespace) -> None:
     from mcp_server_siliconflow_image.standin import StandInState, serve_standin
 
-    state = StandInState(api_key=options.key, image_kind=options.image_kind, inference_delay=options.delay)
+    state = StandInState(
+        api_key=options.key,
+        image_kind=options.image_kind,
+        inference_delay=options.delay,
+        download_first_byte_delay=options.first_byte_delay,
+        download_rate=options.download_rate,
+    )
     base = f"http://{options.standin_host}:{options.standin_port}/v1"
     print(f"stand-in provider at {base} (API key: {options.key})", file=sys.stderr, flush=True)
     print(

@@ -23,7 +23,8 @@ from mcp_types import CallToolResult
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.context import CallContext
-from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, identify
+from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, base64_length, identify
+from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
 from mcp_server_siliconflow_image.pipeline.fanout import Batch, MadeImage, request_batch
 from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
 from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
@@ -31,7 +32,7 @@ from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, Pr
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
 from mcp_server_siliconflow_image.stores.base import Upload, save_failure
 from mcp_server_siliconflow_image.stores.folder import describe_os_error
-from mcp_server_siliconflow_image.stores.naming import batch_stamp
+from mcp_server_siliconflow_image.stores.naming import SavedImage, batch_stamp
 from mcp_server_siliconflow_image.surface.presets import ResultOptions
 from mcp_server_siliconflow_image.surface.results import FailedImageOut, Outcome, ShownImage, build_result
 
@@ -49,7 +50,11 @@ class _Received:
     made: MadeImage
     pending: Upload
     image: ImageFormat
+    arriving: ArrivingImage
+    """Its digest and picture, worked out while it downloaded (pipeline/arriving.py)."""
     data: bytes = b""
+    """The image's bytes, when its inline copy may need them (small enough to be sent as they are, or no
+    picture is being decoded on the way)."""
 
     @property
     def index(self) -> int:
@@ -125,7 +130,7 @@ async def _keep(
     total = len(made.images)
     with ExitStack() as unpublished:
         await progress.update(f"downloading {total} image{'s' if total != 1 else ''}")
-        received = await _receive_all(context, context.provider, made.images, unpublished, report, progress)
+        received = await _receive_all(context, context.provider, made.images, unpublished, report, progress, budget)
         provenance = _provenance(context, request, made)
         shown = await _publish_and_show(context, received, budget, report, provenance)
     return report, shown
@@ -154,6 +159,7 @@ async def _receive_all(
     unpublished: ExitStack,
     report: _Report,
     progress: ProgressReporter,
+    inline_budget: int,
 ) -> list[_Received]:
     received: list[_Received] = []
     out_of_space: list[MadeImage] = []
@@ -164,10 +170,18 @@ async def _receive_all(
         pending: Upload | None = None
         try:
             pending = unpublished.enter_context(context.store.pending())
-            await provider.fetch_image(made.output, pending)
+            arriving = ArrivingImage(pending, decode=inline_budget > 0)
+            try:
+                await provider.fetch_image(made.output, arriving)
+            except BaseException:
+                arriving.abandon()
+                raise
+            arriving.end()
             image = await _identify(pending)
-            data = await anyio.to_thread.run_sync(pending.read_all)
-            received.append(_Received(made, pending, image, data))
+            data = b""
+            if arriving.given_up or base64_length(pending.size) <= inline_budget:
+                data = await anyio.to_thread.run_sync(pending.read_all)
+            received.append(_Received(made, pending, image, arriving, data))
         except (ProviderError, NotAnImageError, OSError) as error:
             if pending is not None:
                 pending.discard()
@@ -221,9 +235,12 @@ async def _publish_and_show(
 
     async def publish_durably(slot: int, item: _Received) -> None:
         made = item.made
-        publishing = partial(
-            item.pending.publish, item.image, seed=made.seed, index=item.index, stamp=stamp, sync_folder=False
-        )
+
+        def publishing() -> SavedImage:
+            sha256 = item.arriving.sha256()
+            publish = item.pending.publish
+            return publish(item.image, seed=made.seed, index=item.index, stamp=stamp, sync_folder=False, sha256=sha256)
+
         try:
             saved = await anyio.to_thread.run_sync(publishing)
         except OSError as error:
@@ -244,11 +261,12 @@ async def _publish_and_show(
     async def show(slot: int, item: _Received) -> None:
         limiter = context.preview_workers
         try:
-            inlines[slot] = await anyio.to_thread.run_sync(inline_for, item.data, item.image, plan, limiter=limiter)
+            inlines[slot] = await anyio.to_thread.run_sync(_inline_copy, item, plan, limiter=limiter)
         except UndecodableImageError as error:
             problems[slot] = f"not shown inline because {error}"
             logger.warning("image %d cannot be shown inline: %s", item.index, error)
         item.data = b""  # the inline copy is made; the bytes are on disk
+        item.arriving.release()
 
     async with anyio.create_task_group() as group:
         for slot, item in enumerate(received):
@@ -259,6 +277,18 @@ async def _publish_and_show(
         for slot, image in enumerate(shown)
         if image is not None
     ]
+
+
+def _inline_copy(item: _Received, plan: InlinePlan) -> InlineImage | None:
+    """The inline copy of one image, from the picture decoded while it downloaded when there is one."""
+    if plan.budget <= 0:
+        return None
+    decoded = item.arriving.decoded()
+    if decoded.problem is not None:
+        raise UndecodableImageError(decoded.problem)
+    if decoded.picture is None and not item.data:
+        raise UndecodableImageError("decoding it failed unexpectedly (the server's log says why)")
+    return inline_for(item.data, item.image, plan, decoded.picture)
 
 
 def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> FailedImageOut:

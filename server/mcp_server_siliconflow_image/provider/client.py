@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import anyio
 import httpx
@@ -44,7 +44,6 @@ from mcp_server_siliconflow_image.provider.retry import (
     parse_retry_after,
 )
 from mcp_server_siliconflow_image.settings import Settings, with_version
-from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +111,24 @@ class ProviderKey:
     def redact(self, text: str) -> str:
         """`text` without this key or any prefix of it."""
         return redact(text, [self.secret.reveal()] if self.secret is not None else [])
+
+
+class ImageSink(Protocol):
+    """Where a download writes an image: the store's `Upload`, or something that passes every chunk on to it."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def head(self) -> bytearray: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def restart(self) -> None:
+        """Forget what was received: the download starts (again) from the first byte."""
+        ...
+
+    def tail(self, length: int) -> bytes: ...
 
 
 class ProviderError(Exception):
@@ -465,7 +482,7 @@ class ProviderClient:
             "Try again, use fewer inference steps or a smaller size, or raise SILICONFLOW_TIMEOUT."
         )
 
-    async def fetch_image(self, output: ProviderImage, pending: Upload) -> None:
+    async def fetch_image(self, output: ProviderImage, pending: ImageSink) -> None:
         """Receive one generated image into `pending`, from its URL (with retries) or its inline base64.
 
         A URL download has a time budget of its own (`Settings.download_seconds`, retries included),
@@ -504,7 +521,7 @@ class ProviderClient:
         except (binascii.Error, ValueError) as error:
             raise ProviderError("The provider returned b64_json that is not valid base64; it was not saved.") from error
 
-    async def _download_once(self, url: str, pending: Upload, deadline: float) -> None:
+    async def _download_once(self, url: str, pending: ImageSink, deadline: float) -> None:
         """One download attempt within the image's budget: returns when a whole image arrived, else raises
         ProviderError saying what went wrong (marked retryable when another attempt may succeed)."""
         limit = self._settings.max_download_bytes

@@ -194,7 +194,12 @@ class StandInApi:
             return _s3_error(403, "SignatureDoesNotMatch", "The request signature does not match.")
         if time.time() > stored.expires:
             return _s3_error(403, "AccessDenied", "Request has expired")
-        return Response(stored.data, media_type=self.state.content_type or stored.content_type)
+        media_type = self.state.content_type or stored.content_type
+        if self.state.download_first_byte_delay:
+            await asyncio.sleep(self.state.download_first_byte_delay)
+        if self.state.download_rate > 0:
+            return _paced(stored.data, self.state.download_rate, media_type)
+        return Response(stored.data, media_type=media_type)
 
     async def static(self, request: Request) -> Response:
         data = self.state.static_files.get(request.path_params["name"])
@@ -309,6 +314,25 @@ def _trickle(data: bytes, seconds_per_byte: float) -> Response:
             await asyncio.sleep(seconds_per_byte)
 
     return StreamingResponse(body(), media_type="image/png")
+
+
+PACED_CHUNK_BYTES = 64 * 1024
+
+
+def _paced(data: bytes, bytes_per_second: float, media_type: str) -> Response:
+    """The bytes at a link's pace: each chunk leaves once the link would have carried it (on an absolute
+    schedule, so a late wake-up is made up for rather than added up)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        started = time.monotonic()
+        for offset in range(0, len(data), PACED_CHUNK_BYTES):
+            chunk = data[offset : offset + PACED_CHUNK_BYTES]
+            wait = started + (offset + len(chunk)) / bytes_per_second - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            yield chunk
+
+    return StreamingResponse(body(), media_type=media_type, headers={"Content-Length": str(len(data))})
 
 
 def _dropped_connection() -> Response:

@@ -72,6 +72,11 @@ class StandInState:
     inference_delay: float = 0.0
     content_type: str | None = None
     """Content-Type for image downloads; None means the true one. CDNs often send octet-stream."""
+    download_first_byte_delay: float = 0.0
+    """Seconds every image download waits before it answers: a CDN this far away (round trip, time to first byte)."""
+    download_rate: float = 0.0
+    """Bytes per second each image download is paced to, per connection as a real link limits each one (a batch's
+    parallel downloads each get this rate); 0: as fast as loopback goes."""
     models_route: bool = True
     """False: answer 404 on /models, like gateways that do not list models."""
     extra_models: dict[str, str] = field(default_factory=dict)
@@ -115,5 +120,14 @@ class StandInState:
                     setattr(self, name, getattr(fresh, name))
 
 
-CONFIGURABLE = ("image_kind", "response_shape", "inference_delay", "content_type", "models_route", "balance")
+CONFIGURABLE = (
+    "image_kind",
+    "response_shape",
+    "inference_delay",
+    "content_type",
+    "models_route",
+    "balance",
+    "download_first_byte_delay",
+    "download_rate",
+)
 """StandInState fields the control route may change at run time."""

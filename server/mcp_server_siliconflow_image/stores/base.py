@@ -56,9 +56,17 @@ class Upload(Protocol):
     def read_all(self) -> bytes: ...
 
     def publish(
-        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+        self,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str | None = None,
+        sync_folder: bool = True,
+        sha256: str | None = None,
     ) -> SavedImage:
-        """Give the image its final name. `sync_folder=False`: the caller's next sidecar write makes it durable."""
+        """Give the image its final name. `sync_folder=False`: the caller's next sidecar write makes it durable.
+        `sha256`: the digest of the bytes written, computed while they arrived; None: the store computes it."""
         ...
 
     def discard(self) -> None: ...

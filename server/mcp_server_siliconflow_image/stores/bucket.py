@@ -199,8 +199,11 @@ class BucketStore:
             pending.write(data)
             return pending.publish(image, seed=seed, index=index)
 
-    def publish(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str) -> SavedImage:
+    def publish(
+        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str, sha256: str | None = None
+    ) -> SavedImage:
         """Upload `data` under a fresh name; a name another replica already took gets a numbered sibling.
+        `sha256`: the digest of `data` when it is known already.
 
         When the bucket refuses it, the image is kept aside on this machine instead (see the module docstring);
         StoreError only when that fails too.
@@ -209,10 +212,10 @@ class BucketStore:
         try:
             name = self._claim(stem, image, data)
         except StoreError as refused:
-            return self._keep_aside(data, image, seed=seed, index=index, stamp=stamp, refused=refused)
-        return self._saved(name, image, data)
+            return self._keep_aside(data, image, seed=seed, index=index, stamp=stamp, refused=refused, sha256=sha256)
+        return self._saved(name, image, data, sha256)
 
-    def _saved(self, name: str, image: ImageFormat, data: bytes) -> SavedImage:
+    def _saved(self, name: str, image: ImageFormat, data: bytes, sha256: str | None = None) -> SavedImage:
         return SavedImage(
             location=f"{OBJECT_STORE_SCHEME}{self._bucket}/{self._key(name)}",
             uri=RESOURCE_PREFIX + name,
@@ -220,7 +223,7 @@ class BucketStore:
             width=image.width,
             height=image.height,
             size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=sha256 or hashlib.sha256(data).hexdigest(),
             url=self._presigned(name),
         )
 
@@ -255,7 +258,15 @@ class BucketStore:
             return False
 
     def _keep_aside(
-        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str, refused: StoreError
+        self,
+        data: bytes,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str,
+        refused: StoreError,
+        sha256: str | None = None,
     ) -> SavedImage:
         """Keep a paid image the bucket refused on this machine, durably, until it can be moved there."""
         if self._aside is None:
@@ -263,7 +274,7 @@ class BucketStore:
         try:
             with PendingImage(self._aside) as pending:
                 pending.write(data)
-                local = pending.publish(image, seed=seed, index=index, stamp=stamp)
+                local = pending.publish(image, seed=seed, index=index, stamp=stamp, sha256=sha256)
         except OSError as error:
             raise StoreError(
                 f"{refused.strerror}, and keeping it on this server failed too: {describe_os_error(error)}"
@@ -462,10 +473,18 @@ class PendingObject:
         return self._data
 
     def publish(
-        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+        self,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str | None = None,
+        sync_folder: bool = True,
+        sha256: str | None = None,
     ) -> SavedImage:
         """Upload the image; an object is durable once stored (`sync_folder` has nothing to do here)."""
-        saved = self._store.publish(self.read_all(), image, seed=seed, index=index, stamp=stamp or batch_stamp())
+        data, stamp = self.read_all(), stamp or batch_stamp()
+        saved = self._store.publish(data, image, seed=seed, index=index, stamp=stamp, sha256=sha256)
         self.discard()
         return saved
 

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import stat
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -43,6 +44,9 @@ except ImportError:  # Windows: no advisory locks; stale files are then told apa
 
 logger = logging.getLogger(__name__)
 
+WRITE_BACK_BYTES = 1024 * 1024
+"""While an image downloads, each megabyte written is synced in the background, so the fsync after its last
+byte has about a megabyte left to write, not the whole file (2.5 MB at 20 MB/s: 12 -> 7 ms median here)."""
 STALE_PARTIAL_SECONDS = 3600.0
 """A temporary file untouched this long belongs to no live download (each has a far shorter time limit)."""
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -125,10 +129,12 @@ def fsync_folder(folder: Path) -> None:
 class PendingImage:
     """An image being received: bytes go straight to a hidden temporary file.
 
-    Nothing is held in memory but the head, so a large or runaway download costs disk, not RAM. The
-    digest is computed when the file is published, on a worker thread, not on the download's hot path.
-    `publish` gives the finished file its final name; leaving the block without publishing (an error,
-    a cancelled call) removes the temporary file, so no partial image is ever left behind.
+    Nothing is held in memory but the head, so a large or runaway download costs disk, not RAM. What is
+    written is synced a megabyte at a time in the background (`_write_back`) while more arrives. The
+    digest is computed when the file is published (unless it was while the bytes arrived), on a worker
+    thread, not on the download's hot path. `publish` gives the finished file its final name; leaving the
+    block without publishing (an error, a cancelled call) removes the temporary file, so no partial image
+    is ever left behind.
     """
 
     def __init__(self, root: Path) -> None:
@@ -139,6 +145,8 @@ class PendingImage:
         _lock(self._handle)
         self.size = 0
         self.head = bytearray()
+        self._written_back = 0
+        self._writing_back: threading.Thread | None = None
 
     def __enter__(self) -> PendingImage:
         return self
@@ -151,6 +159,22 @@ class PendingImage:
         self.size += len(chunk)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
+        if self.size - self._written_back >= WRITE_BACK_BYTES:
+            self._write_back()
+
+    def _write_back(self) -> None:
+        """Sync what the file holds so far on a thread of its own, one at a time, while the download goes on.
+
+        A durability head start only: `publish` still fsyncs the whole file before naming it. The thread
+        syncs through a descriptor of its own, so a write error it meets is still reported to publish's
+        fsync (Linux reports a write-back error once per open file description), and a file closed
+        meanwhile is simply not synced by it.
+        """
+        if self._writing_back is not None and self._writing_back.is_alive():
+            return
+        self._written_back = self.size
+        self._writing_back = threading.Thread(target=_sync_quietly, args=(self.temp,), name="write-back", daemon=True)
+        self._writing_back.start()
 
     def restart(self) -> None:
         """Forget what was received (before a retried download)."""
@@ -158,6 +182,7 @@ class PendingImage:
         self._handle.truncate()
         self.size = 0
         self.head = bytearray()
+        self._written_back = 0
 
     def tail(self, length: int) -> bytes:
         self._handle.flush()
@@ -170,18 +195,28 @@ class PendingImage:
         return self.temp.read_bytes()
 
     def publish(
-        self, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None, sync_folder: bool = True
+        self,
+        image: ImageFormat,
+        *,
+        seed: int | None,
+        index: int,
+        stamp: str | None = None,
+        sync_folder: bool = True,
+        sha256: str | None = None,
     ) -> SavedImage:
         """Make the file visible under a fresh name: complete, durable, never replacing another.
 
         `sync_folder=False` leaves making the new name durable to the caller, who will sync the folder
         anyway (writing the sidecar does): one folder sync then covers both names, a journal commit
-        (4-8 ms on this disk) less on the way to the result.
+        (4-8 ms on this disk) less on the way to the result. `sha256` is the digest of the bytes written,
+        when it was computed while they arrived; otherwise the file is read back for it.
         """
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        with open(self.temp, "rb") as reader:
-            digest = hashlib.file_digest(reader, "sha256").hexdigest()
+        digest = sha256
+        if digest is None:
+            with open(self.temp, "rb") as reader:
+                digest = hashlib.file_digest(reader, "sha256").hexdigest()
         stem = naming._file_stem(stamp or batch_stamp(), seed, index)
         final = _publish_without_overwriting(self.temp, self.root, stem, image.extension)
         self._handle.close()  # the lock is held until the file has its name
@@ -204,6 +239,20 @@ class PendingImage:
             self._handle.close()
         with contextlib.suppress(OSError):
             self.temp.unlink(missing_ok=True)
+
+
+def _sync_quietly(path: Path) -> None:
+    """fdatasync `path` through a fresh descriptor; any failure is left for the final fsync to report."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | _NO_FOLLOW | _BINARY)
+    except OSError:
+        return  # published (renamed away) or discarded meanwhile
+    try:
+        (getattr(os, "fdatasync", None) or os.fsync)(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def sidecar_path(image: Path) -> Path:
