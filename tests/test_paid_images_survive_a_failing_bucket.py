@@ -59,7 +59,7 @@ def notes_of(result: CallToolResult) -> str:
 
 
 def provider_bytes(prompt: str, seed: int, count: int) -> list[bytes]:
-    return [render_image("pattern", prompt, seed, (1024, 1024), index)[0] for index in range(1, count + 1)]
+    return [render_image("scene", prompt, seed, (1024, 1024), index)[0] for index in range(1, count + 1)]
 
 
 def name_of(image: dict[str, object]) -> str:
