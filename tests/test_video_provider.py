@@ -38,9 +38,7 @@ async def until_done(client: VideoClient, request_id: str) -> list[VideoStatus]:
 async def test_a_job_is_queued_then_in_progress_then_has_a_link_to_a_real_mp4(
     standin: RunningStandIn, video_client: VideoClient, tmp_path: Path
 ) -> None:
-    submitted = await video_client.submit_video(
-        {"model": T2V, "prompt": "a kite", "image_size": "1280x720", "seed": 3}
-    )
+    submitted = await video_client.submit_video({"model": T2V, "prompt": "a kite", "image_size": "1280x720", "seed": 3})
     answers = await until_done(video_client, submitted.request_id)
     assert [answer.said for answer in answers] == ["InQueue", "InProgress", "Succeed"]
     assert answers[0].position == 1 and answers[-1].seed == 3 and answers[-1].url

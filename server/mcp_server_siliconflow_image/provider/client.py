@@ -480,6 +480,7 @@ class ProviderClient:
             raise ProviderError(
                 f"Downloading the {noun} took longer than its {self._settings.download_seconds:g} s budget "
                 f"(the provider's link may still work for {kind.link_life}).",
+                retryable=True,  # later, with a budget of its own (the budget itself allows no retry now)
             ) from error
         except httpx.InvalidURL as error:
             raise ProviderError(

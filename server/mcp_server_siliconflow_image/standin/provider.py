@@ -32,7 +32,7 @@ from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
 from mcp_server_siliconflow_image.provider.catalog import MODELS, VIDEO_SIZES, find_model
 from mcp_server_siliconflow_image.standin.pictures import BROKEN_IMAGES, render_image
 from mcp_server_siliconflow_image.standin.state import CONFIGURABLE, Fault, StandInState, StoredImage, VideoJob
-from mcp_server_siliconflow_image.standin.videos import render_video
+from mcp_server_siliconflow_image.standin.videos import garbled_mp4, render_video
 
 URL_LIFETIME_SECONDS = 3600
 TRACE_HEADER = "x-siliconcloud-trace-id"
@@ -354,6 +354,8 @@ async def _download_fault_answer(fault: Fault, stored: StoredImage) -> Response 
         return Response(stored.data[: len(stored.data) // 3], media_type=stored.content_type)
     if fault.kind == "expired":
         return _s3_error(403, "AccessDenied", "Request has expired")
+    if fault.kind == "garbled":
+        return Response(garbled_mp4(stored.data), media_type=stored.content_type)
     if fault.kind in BROKEN_IMAGES:
         return Response(BROKEN_IMAGES[fault.kind](stored.data), media_type="image/png")
     if fault.kind == "trickle":

@@ -29,7 +29,8 @@ class Fault:
     byte every `delay` seconds: a stalled CDN). Target "static" faults the /static files (edit inputs).
     `index` limits a download fault to the n-th image (1-based) of a batch. A "video_status" fault of kind
     "failed" makes the job fail for good, with `body` as the provider's reason (else a stock one); a video's
-    link takes "download" faults like an image's.
+    link takes "download" faults like an image's, and one of its own: "garbled", a whole MP4 whose index is zeroed
+    (it saves, but no frame of it decodes).
     """
 
     target: Literal["generate", "download", "user_info", "static", "video_submit", "video_status"] = "generate"

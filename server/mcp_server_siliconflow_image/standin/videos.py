@@ -66,3 +66,17 @@ def encode_mp4(frames: list[Image.Image], fps: int) -> bytes:
         for packet in stream.encode():
             container.mux(packet)
     return buffer.getvalue()
+
+
+def garbled_mp4(data: bytes) -> bytes:
+    """The same MP4 with its index (the `moov` box's contents) zeroed: whole by its box sizes, so it downloads
+    and saves like a good one, but no decoder can read a frame of it."""
+    garbled, offset = bytearray(data), 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if size < 8:
+            break
+        if data[offset + 4 : offset + 8] == b"moov":
+            garbled[offset + 8 : offset + size] = bytes(size - 8)
+        offset += size
+    return bytes(garbled)
