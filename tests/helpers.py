@@ -29,6 +29,7 @@ from mcp_types import BlobResourceContents, CallToolResult, ReadResourceResult, 
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.pipeline import inputs
 from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.standin import RunningStandIn
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,22 @@ async def edit(server: ServerUnderTest, *, prompt: str = "make it blue", **argum
 def first_text(result: CallToolResult) -> str:
     """The text of a result's first text block (error results have only that)."""
     return next(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    """A result's structuredContent; fails with the result's text when it has none."""
+    assert isinstance(result.structured_content, dict), first_text(result)
+    return dict(result.structured_content)
+
+
+def served_videos(standin: RunningStandIn) -> list[bytes]:
+    """The MP4 files the stand-in's CDN serves."""
+    return [stored.data for stored in standin.state.images.values() if stored.content_type == "video/mp4"]
+
+
+def video_downloads(standin: RunningStandIn) -> int:
+    """How many times a video was downloaded from the stand-in's CDN."""
+    return sum(1 for name in standin.state.downloads if name.endswith(".mp4"))
 
 
 def blob_bytes(read: ReadResourceResult) -> bytes:

@@ -18,23 +18,10 @@ from mcp_types import CallToolResult, ImageContent, ResourceLink
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.helpers import blob_bytes, call_tool, first_text
+from tests.helpers import blob_bytes, call_tool, first_text, served_videos, structured, video_downloads
 
 pytestmark = pytest.mark.anyio
 T2V, I2V = "Wan-AI/Wan2.2-T2V-A14B", "Wan-AI/Wan2.2-I2V-A14B"
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert isinstance(result.structured_content, dict), first_text(result)
-    return dict(result.structured_content)
-
-
-def served_videos(standin: RunningStandIn) -> list[bytes]:
-    return [stored.data for stored in standin.state.images.values() if stored.content_type == "video/mp4"]
-
-
-def video_downloads(standin: RunningStandIn) -> list[str]:
-    return [name for name in standin.state.downloads if name.endswith(".mp4")]
 
 
 async def test_a_short_job_returns_the_saved_video_its_poster_and_a_link_in_one_call(
@@ -92,7 +79,7 @@ async def test_a_cancelled_call_does_not_cancel_the_job_and_two_callers_share_on
             group.start_soon(ask)
     assert [structured(result)["status"] for result in results] == ["completed", "completed"]
     assert structured(results[0])["video"] == structured(results[1])["video"]
-    assert len(video_downloads(standin)) == 1
+    assert video_downloads(standin) == 1
 
 
 @pytest.mark.parametrize(
@@ -153,7 +140,7 @@ async def test_a_video_over_the_download_limit_fails_at_once_and_is_not_fetched_
 ) -> None:
     result = await call_tool(replace(settings, max_download_bytes=1000), "generate_video", {"prompt": "x"})
     assert result.is_error and "larger than the 1000 byte download limit" in first_text(result)
-    assert len(video_downloads(standin)) == 1
+    assert video_downloads(standin) == 1
 
 
 async def test_status_questions_that_fail_for_a_while_are_asked_again(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -21,7 +20,10 @@ from tests.helpers import (
     client_as,
     first_text,
     running_http_server,
+    served_videos,
     stdio_params,
+    structured,
+    video_downloads,
     write_tokens,
 )
 
@@ -29,18 +31,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 I2V = "Wan-AI/Wan2.2-I2V-A14B"
 
 
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert isinstance(result.structured_content, dict), first_text(result)
-    return dict(result.structured_content)
-
-
 def served_video(standin: RunningStandIn) -> bytes:
-    [video] = [stored.data for stored in standin.state.images.values() if stored.content_type == "video/mp4"]
+    [video] = served_videos(standin)
     return video
-
-
-def video_downloads(standin: RunningStandIn) -> int:
-    return sum(1 for name in standin.state.downloads if name.endswith(".mp4"))
 
 
 async def test_over_stdio_a_short_job_comes_back_whole_in_one_call(

@@ -18,7 +18,7 @@ from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.context import CallContext
 from mcp_server_siliconflow_image.imageformat import VIDEO_MIME_TYPE, ImageFormat, identify
 from mcp_server_siliconflow_image.jobs.poster import VideoFacts, describe_video
-from mcp_server_siliconflow_image.jobs.record import JobOutcome, JobRecord, SavedFile, now_text
+from mcp_server_siliconflow_image.jobs.record import JobOutcome, JobRecord, now_text
 from mcp_server_siliconflow_image.provider.video import VideoStatus
 from mcp_server_siliconflow_image.stores.folder import describe_os_error
 from mcp_server_siliconflow_image.stores.naming import SavedImage, batch_stamp
@@ -56,8 +56,8 @@ async def save_video(context: CallContext, record: JobRecord, status: VideoStatu
         trace_id=status.trace_id,
         seed=seed,
         inference_seconds=status.inference_seconds,
-        video=SavedFile.of(video),
-        poster=SavedFile.of(poster) if poster is not None else None,
+        video=video,
+        poster=poster,
         duration_s=facts.duration_s,
         notes=notes,
     )

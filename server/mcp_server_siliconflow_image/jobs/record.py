@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -61,36 +61,24 @@ def claim_name(job: str, attempt: int) -> str:
     return f"{job}.claim-{attempt}"
 
 
-class SavedFile(BaseModel):
-    """A saved file (the video, its poster frame) as a job's outcome records it."""
+Stored = TypeVar("Stored", bound="StoredJson")
 
-    location: str
-    uri: str
-    mime_type: str
-    width: int
-    height: int
-    size: int
-    sha256: str
-    url: str | None = None
+
+class StoredJson(BaseModel):
+    """A JSON file of the jobs folder: written whole, read back strictly (anything else is no record of ours)."""
+
+    def to_json(self) -> bytes:
+        return (self.model_dump_json(indent=2) + "\n").encode()
 
     @classmethod
-    def of(cls, saved: SavedImage) -> SavedFile:
-        return cls(
-            location=saved.location,
-            uri=saved.uri,
-            mime_type=saved.mime_type,
-            width=saved.width,
-            height=saved.height,
-            size=saved.size,
-            sha256=saved.sha256,
-            url=saved.url,
-        )
-
-    def saved(self) -> SavedImage:
-        return SavedImage(**self.model_dump())
+    def parse(cls: type[Stored], data: bytes) -> Stored:
+        try:
+            return cls.model_validate_json(data)
+        except ValidationError as error:
+            raise JobRecordError(f"not a {cls.__name__} ({error.error_count()} problems)") from error
 
 
-class JobRecord(BaseModel):
+class JobRecord(StoredJson):
     """What was asked, and where the job stands (rewritten as the provider answers)."""
 
     job: str = Field(pattern=JOB_ID.pattern)
@@ -118,18 +106,8 @@ class JobRecord(BaseModel):
     poll_interval_ms: int = 1000
     notes: list[str] = Field(default_factory=list)
 
-    def to_json(self) -> bytes:
-        return (self.model_dump_json(indent=2) + "\n").encode()
 
-    @classmethod
-    def parse(cls, data: bytes) -> JobRecord:
-        try:
-            return cls.model_validate_json(data)
-        except ValidationError as error:
-            raise JobRecordError(f"not a job record ({error.error_count()} problems)") from error
-
-
-class JobOutcome(BaseModel):
+class JobOutcome(StoredJson):
     """How a job ended: written once (conditionally), never changed."""
 
     job: str = Field(pattern=JOB_ID.pattern)
@@ -139,17 +117,7 @@ class JobOutcome(BaseModel):
     trace_id: str | None = Field(None, description="The provider's trace id of the answer that ended it.")
     seed: int | None = None
     inference_seconds: float | None = None
-    video: SavedFile | None = None
-    poster: SavedFile | None = None
+    video: SavedImage | None = None
+    poster: SavedImage | None = None
     duration_s: float | None = None
     notes: list[str] = Field(default_factory=list)
-
-    def to_json(self) -> bytes:
-        return (self.model_dump_json(indent=2) + "\n").encode()
-
-    @classmethod
-    def parse(cls, data: bytes) -> JobOutcome:
-        try:
-            return cls.model_validate_json(data)
-        except ValidationError as error:
-            raise JobRecordError(f"not a job outcome ({error.error_count()} problems)") from error

@@ -221,6 +221,14 @@ def trace_id_of(response: httpx.Response) -> str | None:
     return value if _TRACE_ID.fullmatch(value) else None
 
 
+def read_answer(response: httpx.Response, shape: type[Answer], otherwise: str, *, retryable: bool = False) -> Answer:
+    """The provider's 200 answer read as `shape`; else ProviderError saying `otherwise`, with the trace id."""
+    try:
+        return shape.model_validate_json(response.content)
+    except ValidationError as error:
+        raise ProviderError(otherwise, trace_id=trace_id_of(response), retryable=retryable) from error
+
+
 def trace_id_sentence(trace_id: str | None) -> str:
     return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
@@ -262,14 +270,12 @@ class ProviderClient:
             "POST", self._settings.generations_url, deadline, on_retry, json=payload, images=images
         )
         trace_id = trace_id_of(response)
-        try:
-            parsed = GenerationResponse.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(
-                "The provider answered 200 but not with an image generation result; "
-                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API.",
-                trace_id=trace_id,
-            ) from error
+        parsed = read_answer(
+            response,
+            GenerationResponse,
+            "The provider answered 200 but not with an image generation result; "
+            "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API.",
+        )
         if not parsed.outputs:
             raise ProviderError(
                 "The provider answered without any image (maybe filtered by its content policy).", trace_id=trace_id
@@ -297,10 +303,7 @@ class ProviderClient:
         )
         if response.status_code != 200:
             raise self._status_error(response)
-        try:
-            return shape.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(f"The provider's {what} was not in the expected format.") from error
+        return read_answer(response, shape, f"The provider's {what} was not in the expected format.")
 
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any

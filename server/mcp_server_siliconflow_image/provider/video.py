@@ -14,16 +14,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcp_server_siliconflow_image.provider.client import (
     VIDEO_LINK,
     LenientInt,
     OnRetry,
     ProviderClient,
-    ProviderError,
     Timings,
     no_retry_report,
+    read_answer,
     trace_id_of,
 )
 from mcp_server_siliconflow_image.stores.base import Upload
@@ -115,16 +115,13 @@ class VideoClient(ProviderClient):
         deadline = time.monotonic() + self._settings.timeout
         url = f"{self._settings.base_url}/video/submit"
         response = await self._request_with_retries("POST", url, deadline, on_retry, json=payload)
-        trace_id = trace_id_of(response)
-        try:
-            answer = _SubmitAnswer.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(
-                "The provider answered 200 but not with a video job (no requestId); check that "
-                "SILICONFLOW_BASE_URL points at SiliconFlow's API, which has /video/submit.",
-                trace_id=trace_id,
-            ) from error
-        return SubmittedVideo(answer.request_id, trace_id)
+        answer = read_answer(
+            response,
+            _SubmitAnswer,
+            "The provider answered 200 but not with a video job (no requestId); check that "
+            "SILICONFLOW_BASE_URL points at SiliconFlow's API, which has /video/submit.",
+        )
+        return SubmittedVideo(answer.request_id, trace_id_of(response))
 
     async def video_status(self, request_id: str) -> VideoStatus:
         """Where the job `request_id` stands; ProviderError when the provider cannot say now (see `retryable`)."""
@@ -133,13 +130,12 @@ class VideoClient(ProviderClient):
         response = await self._request_with_retries(
             "POST", url, deadline, no_retry_report, json={"requestId": request_id}
         )
-        trace_id = trace_id_of(response)
-        try:
-            answer = _StatusAnswer.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(
-                "The provider's video status answer was not in the expected format.", trace_id=trace_id, retryable=True
-            ) from error
+        answer = read_answer(
+            response,
+            _StatusAnswer,
+            "The provider's video status answer was not in the expected format.",
+            retryable=True,
+        )
         said = answer.status.strip()
         state = _STATES.get(said.lower(), "running")
         results = answer.results or _Results()
@@ -153,7 +149,7 @@ class VideoClient(ProviderClient):
             url=url_found,
             seed=results.seed,
             inference_seconds=results.timings.inference if results.timings else None,
-            trace_id=trace_id,
+            trace_id=trace_id_of(response),
         )
 
     async def fetch_video(self, url: str, pending: Upload) -> None:

@@ -18,6 +18,7 @@ from mcp_server_siliconflow_image.jobs.record import JobOutcome, JobRecord
 from mcp_server_siliconflow_image.pipeline.previews import InlineImage
 from mcp_server_siliconflow_image.provider.client import trace_id_sentence
 from mcp_server_siliconflow_image.surface.presets import ResultOptions
+from mcp_server_siliconflow_image.surface.results import saved_file_facts
 
 
 class VideoOut(BaseModel):
@@ -83,13 +84,8 @@ def build_video_result(
         video = outcome.video
         result.seed, result.trace_id = outcome.seed, outcome.trace_id or record.trace_id
         result.video = VideoOut(
-            path=video.location,
-            uri=video.uri,
-            url=video.url,
-            mime_type=video.mime_type,
-            bytes=video.size,
-            sha256=video.sha256,
-            width=video.width or None,
+            **saved_file_facts(video),
+            width=video.width or None,  # 0: the video's frames could not be read
             height=video.height or None,
             duration_s=outcome.duration_s,
         )
@@ -108,7 +104,7 @@ def build_video_result(
             content.append(
                 ResourceLink(
                     type="resource_link",
-                    name=video.saved().name,
+                    name=video.name,
                     title="Generated video",
                     uri=video.uri,
                     mime_type=video.mime_type,
