@@ -39,6 +39,7 @@ from mcp_server_siliconflow_image.surface.tools import (
     request_of,
 )
 from mcp_server_siliconflow_image.surface.video_results import VideoResult, build_video_result
+from mcp_server_siliconflow_image.surface.viewer import VIEW_TOOL_META
 
 GENERATE_VIDEO_DESCRIPTION = f"""Generate a short video with SiliconFlow's Wan2.2 models: from a text prompt, or
 from an image (image-to-video: the image is the first frame; give `image`).
@@ -110,7 +111,7 @@ def register_video_tools(server: MCPServer[Any], runtime: Runtime, board: JobBoa
             title=title,
             description=description,
             annotations=hints,
-            meta=LARGE_RESULT_META,
+            meta={**LARGE_RESULT_META, **VIEW_TOOL_META},
             structured_output=structured,
         )
     return {
@@ -134,7 +135,7 @@ async def _poster_inline(job: Job, options: ResultOptions) -> InlineImage | None
     if poster is None or options.inline_max_bytes == 0:
         return None
     try:
-        data = await anyio.to_thread.run_sync(job.context.store.read, poster.saved().name)
+        data = await anyio.to_thread.run_sync(job.context.store.read, poster.name)
         plan = InlinePlan.for_batch([len(data)], options.inline_max_bytes)
         show = partial(inline_for, data, identify(data), plan)
         return await anyio.to_thread.run_sync(show, limiter=job.context.preview_workers)
