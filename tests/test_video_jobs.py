@@ -18,7 +18,7 @@ from mcp_types import CallToolResult, ImageContent, ResourceLink
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.helpers import blob_bytes, call_tool, first_text, served_videos, structured, video_downloads
+from tests.helpers import API_KEY, blob_bytes, call_tool, first_text, served_videos, structured, video_downloads
 
 pytestmark = pytest.mark.anyio
 T2V, I2V = "Wan-AI/Wan2.2-T2V-A14B", "Wan-AI/Wan2.2-I2V-A14B"
@@ -186,3 +186,36 @@ async def test_an_unknown_handle_is_an_error_that_says_so(settings: Settings) ->
     for handle in ("0" * 32, "../../etc/passwd", "not-a-job"):
         result = await call_tool(settings, "get_video", {"job": handle})
         assert result.is_error and "Unknown job" in first_text(result)
+
+
+async def test_a_providers_reason_that_echoes_the_key_is_redacted(standin: RunningStandIn, settings: Settings) -> None:
+    standin.state.faults.append(Fault(target="video_status", kind="failed", body=f"key {API_KEY} is not allowed"))
+    result = await call_tool(settings, "generate_video", {"prompt": "x"})
+    assert result.is_error and "[redacted]" in first_text(result)
+    assert API_KEY[8:24] not in first_text(result) and API_KEY[8:24] not in json.dumps(result.structured_content)
+    records = [path.read_text() for path in (Path(settings.image_dir) / ".jobs").iterdir()]
+    assert records and not any(API_KEY[8:24] in record for record in records)
+
+
+async def test_a_success_without_a_link_is_a_failure_that_says_so(standin: RunningStandIn, settings: Settings) -> None:
+    standin.state.faults.append(Fault(target="video_status", status=200, body={"status": "Succeed", "results": None}))
+    result = await call_tool(settings, "generate_video", {"prompt": "x"})
+    assert result.is_error and "gave no link" in first_text(result)
+
+
+async def test_a_status_answer_that_is_not_one_is_asked_again(standin: RunningStandIn, settings: Settings) -> None:
+    standin.state.faults.append(Fault(target="video_status", status=200, body="<html>maintenance</html>", times=2))
+    result = await call_tool(settings, "generate_video", {"prompt": "x"})
+    assert structured(result)["status"] == "completed"
+
+
+async def test_clients_without_links_or_structured_content_read_everything_in_the_text(
+    standin: RunningStandIn, settings: Settings
+) -> None:
+    plain = replace(settings, resource_links=False, structured_output=False)
+    result = await call_tool(plain, "generate_video", {"prompt": "x", "seed": 5})
+    assert result.structured_content is None and not [b for b in result.content if isinstance(b, ResourceLink)]
+    [video] = list(Path(settings.image_dir).glob("*.mp4"))
+    text = first_text(result)
+    assert str(video) in text and f"siliconflow-image://images/{video.name}" in text and "seed 5" in text
+    assert isinstance(result.content[0], ImageContent)  # the poster frame still shows

@@ -77,6 +77,29 @@ async def test_a_job_submitted_before_the_server_stopped_is_finished_by_the_next
     assert video_downloads(standin) == 1
 
 
+async def test_a_server_stopped_mid_download_leaves_the_download_to_the_next_one_at_once(
+    standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
+) -> None:
+    standin.state.faults.append(Fault(target="download", kind="trickle", delay=0.05))  # a CDN that takes minutes
+    async with Client(stdio_params(server_env)) as client:
+        started = await client.call_tool("generate_video", {"prompt": "a slow river", "wait": 0})
+        with anyio.fail_after(30):  # the server has claimed the download and is receiving it
+            while video_downloads(standin) == 0:
+                await anyio.sleep(0.1)
+    assert list(image_dir.glob("*.mp4")) == []
+    async with Client(stdio_params(server_env)) as client:
+        with anyio.fail_after(30):  # far less than a claim takes to go stale by age: its claimant is gone
+            finished = await client.call_tool("get_video", {"job": structured(started)["job"], "wait": 30})
+    assert structured(finished)["status"] == "completed"
+    assert Path(structured(finished)["video"]["path"]).read_bytes() == served_video(standin)
+    assert sorted(path.name.split(".")[-1] for path in (image_dir / ".jobs").iterdir()) == [
+        "claim-1",
+        "claim-2",
+        "json",
+        "json",
+    ]
+
+
 async def test_over_stdio_a_failed_job_is_an_error_with_the_reason(
     standin: RunningStandIn, server_env: dict[str, str]
 ) -> None:

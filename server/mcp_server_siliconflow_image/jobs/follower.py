@@ -197,8 +197,8 @@ async def _claim(job: Job) -> str | None:
         if await _adopt_outcome(job):
             return None
         held = await _read(job, name)
-        if held is not None and _claim_age(held) > stale_after:
-            logger.warning("video job %s: claim %d went stale; taking the download over", job.id, attempt)
+        if held is not None and (_claim_age(held) > stale_after or _claimant_gone(held)):
+            logger.warning("video job %s: claim %d was left by a server that stopped; taking it over", job.id, attempt)
             attempt += 1
             continue
         await _update(job, message="the video is done; another server is saving it")
@@ -214,7 +214,29 @@ async def _renew(job: Job, claim: str) -> None:
 
 
 def _claim_text() -> bytes:
-    return json.dumps({"claimed_at": time.time(), "by": f"{socket.gethostname()}:{os.getpid()}"}).encode()
+    return json.dumps({"claimed_at": time.time(), "by": _CLAIMANT}).encode()
+
+
+_CLAIMANT = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claimant_gone(data: bytes) -> bool:
+    """Whether a claim was made by another process on this machine that no longer runs (a server restarted
+    mid-download): its claim need not be waited out. Other machines' claims go stale by age alone."""
+    try:
+        host, _, pid = str(json.loads(data)["by"]).rpartition(":")
+        claimant = int(pid)
+    except (ValueError, KeyError, TypeError):
+        return False
+    if os.name != "posix" or host != socket.gethostname() or claimant == os.getpid():
+        return False
+    try:
+        os.kill(claimant, 0)  # signal 0: no signal, only whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's process): not ours to judge
+    return False
 
 
 def _claim_age(data: bytes) -> float:
