@@ -44,6 +44,14 @@ async def test_a_short_job_returns_the_saved_video_its_poster_and_a_link_in_one_
     assert video["path"] in first_text(result) and found["job"] in first_text(result) and "seed 4" in first_text(result)
     sidecar = json.loads(Path(video["path"] + ".json").read_text())
     assert (sidecar["prompt"], sidecar["job"], sidecar["sha256"]) == ("a kite", found["job"], video["sha256"])
+    record = json.loads((image_dir / ".jobs" / f"{found['job']}.json").read_text())
+    assert (record["status"], record["result"], record["seed"], record["prompt"]) == (
+        "completed",
+        video["path"],
+        4,
+        "a kite",
+    )
+    assert record["request_id"] and record["trace_id"] and record["created_at"] and record["principal"] is None
     assert any("queued" in message for message in messages) and any("downloading" in m for m in messages)
 
 

@@ -284,9 +284,9 @@ async def _finish(job: Job, outcome: JobOutcome) -> None:
         if not created and await _adopt_outcome(job):
             return
         message = "done" if outcome.status == "completed" else f"failed: {outcome.error}"
-        job.record = job.record.model_copy(
-            update={"status": outcome.status, "message": message, "updated_at": now_text()}
-        )
+        result = outcome.video.location if outcome.video is not None else None
+        ended = {"status": outcome.status, "message": message, "result": result, "updated_at": now_text()}
+        job.record = job.record.model_copy(update=ended)
         await _store_record(job)
     job.outcome = outcome
     logger.info("video job %s %s", job.id, message)

@@ -101,6 +101,7 @@ class JobRecord(StoredJson):
     provider_status: str | None = Field(None, description="The provider's last word: InQueue, InProgress, ...")
     position: int | None = Field(None, description="The job's place in the provider's queue, when it said.")
     message: str = "submitted"
+    result: str | None = Field(None, description="Where the video was saved (a path or s3:// URL), once it was.")
     created_at: str = Field(default_factory=now_text)
     updated_at: str = Field(default_factory=now_text)
     poll_interval_ms: int = 1000
