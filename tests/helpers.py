@@ -245,6 +245,22 @@ def first_text(result: CallToolResult) -> str:
     return next(block.text for block in result.content if isinstance(block, TextContent))
 
 
+def structured(result: CallToolResult) -> dict[str, Any]:
+    """A result's structuredContent; fails with the result's text when it has none."""
+    assert isinstance(result.structured_content, dict), first_text(result)
+    return dict(result.structured_content)
+
+
+def served_videos(standin: RunningStandIn) -> list[bytes]:
+    """The MP4 files the stand-in's CDN serves."""
+    return [stored.data for stored in standin.state.images.values() if stored.content_type == "video/mp4"]
+
+
+def video_downloads(standin: RunningStandIn) -> int:
+    """How many times a video was downloaded from the stand-in's CDN."""
+    return sum(1 for name in standin.state.downloads if name.endswith(".mp4"))
+
+
 def blob_bytes(read: ReadResourceResult) -> bytes:
     content = read.contents[0]
     assert isinstance(content, BlobResourceContents), "an image resource must be a blob"

@@ -123,7 +123,7 @@ def test_the_bundle_started_from_its_manifest_lists_the_tools_and_generates(
 
     version, tools, result = anyio.run(session)
     assert version == __version__
-    assert tools == {"generate_image", "edit_image", "list_models"}
+    assert tools == {"generate_image", "edit_image", "list_models", "generate_video", "get_video"}
     assert not result.is_error, result.content
     [saved] = result.structured_content["images"]
     assert Path(saved["path"]).parent == image_dir

@@ -18,7 +18,7 @@ from tests.helpers import ROOT, running_http_server, server_command
 
 pytestmark = [pytest.mark.external, pytest.mark.slow]
 TOKEN = "inspector-token-5d1e"
-TOOLS = ["edit_image", "generate_image", "list_models"]
+TOOLS = ["edit_image", "generate_image", "generate_video", "get_video", "list_models"]
 
 
 def test_inspector_lists_the_tools_over_stdio(node_bin: Path, server_env: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from tests.helpers import ROOT, stdio_params
 pytestmark = pytest.mark.anyio
 MANIFESTS = ROOT / "manifests"
 DISTRIBUTION = "mcp-server-siliconflow-image"
-TOOLS = {"generate_image", "edit_image", "list_models"}
+TOOLS = {"generate_image", "edit_image", "list_models", "generate_video", "get_video"}
 
 
 def load(name: str) -> Any:
@@ -60,7 +60,7 @@ def test_launch_entries_use_uvx_and_known_variables(manifest: str, entry: dict[s
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("manifest", "entry"), launch_entries(), ids=[name for name, _ in launch_entries()])
-async def test_each_launch_entry_starts_a_server_with_the_three_tools(
+async def test_each_launch_entry_starts_a_server_with_its_tools(
     standin: RunningStandIn, server_env: dict[str, str], manifest: str, entry: dict[str, Any]
 ) -> None:
     # `uvx mcp-server-siliconflow-image` runs the console script this checkout installed; placeholders

@@ -78,7 +78,7 @@ async def test_the_live_list_is_cached(standin: RunningStandIn, settings: Settin
         for _ in range(3):
             await client.call_tool("list_models", {})
         await client.call_tool("generate_image", {"prompt": "x"})
-    assert standin.state.model_list_calls == 2  # one per sub-type, once
+    assert standin.state.model_list_calls == 4  # once: one per image sub-type, the video models, text-to-video
 
 
 async def test_unknown_model_is_refused_with_close_matches(standin: RunningStandIn, settings: Settings) -> None:

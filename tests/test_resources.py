@@ -53,6 +53,7 @@ async def test_list_is_newest_first_and_paged(settings: Settings) -> None:
         "image/png",
         "image/jpeg",
         "image/webp",
+        "video/mp4",  # the videos of video jobs
         "application/json",  # each image's sidecar, at the image's URI plus .json
     }
 

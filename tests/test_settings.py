@@ -34,6 +34,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SILICONFLOW_IMAGE_DIR": "s3://team-bucket/imgs/",
         "SILICONFLOW_DEFAULT_MODEL": "Qwen/Qwen-Image",
         "SILICONFLOW_EDIT_MODEL": "Qwen/Qwen-Image-Edit",
+        "SILICONFLOW_VIDEO_MODEL": "Wan-AI/Wan2.2-I2V-A14B",
         "SILICONFLOW_INPUT_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
         "SILICONFLOW_TIMEOUT": "30",
         "SILICONFLOW_INLINE_MAX_BYTES": "0",

@@ -47,6 +47,7 @@ FIRST = {"prompt": "a lighthouse at dusk, oil painting", "batch_size": 4, "seed"
 EARLIER_PROMPT = "a paper kite over green hills"
 NEW_PROMPT = "a lighthouse in a winter storm"
 EDIT_INSTRUCTION = "make it snow"
+VIDEO = {"prompt": "waves rolling under a wooden pier", "seed": 11, "wait": 0}
 MARKUP = {"prompt": '<img src=x onerror="alert(1)"> a <b>bold</b> "heron"', "batch_size": 2, "seed": 9}
 INFERENCE_SECONDS = 0.2
 PREVIEW_BUDGET = "60000"
@@ -144,6 +145,7 @@ def run_scenario(
                 "artifacts": str(artifacts),
                 "firstArguments": FIRST,
                 "markupArguments": MARKUP,
+                "videoArguments": VIDEO,
                 "earlierPrompt": EARLIER_PROMPT,
                 "newPrompt": NEW_PROMPT,
                 "editInstruction": EDIT_INSTRUCTION,
@@ -180,6 +182,14 @@ def degraded(
     return run_scenario("degraded", viewer_tools, _standin_server, tmp_path_factory.mktemp("degraded"), env)
 
 
+@pytest.fixture(scope="module")
+def video(
+    viewer_tools: ViewerTools, _standin_server: RunningStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Scenario:
+    """Video jobs in the view: one still working when the call returns, one from history, one that fails."""
+    return run_scenario("video", viewer_tools, _standin_server, tmp_path_factory.mktemp("video"), {})
+
+
 def _generate_earlier_images(url: str) -> dict[str, Any]:
     """Images made before the view opens, by a plain client: the history strip must list them."""
 
@@ -204,6 +214,8 @@ def test_the_tools_name_the_view_and_the_host_renders_it(scenario: Scenario) -> 
     assert tools == {
         "generate_image": "ui://siliconflow-image/viewer.html",
         "edit_image": "ui://siliconflow-image/viewer.html",
+        "generate_video": "ui://siliconflow-image/viewer.html",
+        "get_video": "ui://siliconflow-image/viewer.html",
         "list_models": None,
     }
     first = scenario.step("first")
@@ -453,3 +465,33 @@ def test_a_cancelled_call_and_a_view_opened_alone_say_so(degraded: Scenario) -> 
     assert "The call was cancelled (user action); nothing was made." in degraded.step("cancelled")["status"]
     assert "MCP host" in degraded.step("standalone")["status"]
     assert degraded.report["pageErrors"] == []
+
+
+def test_a_working_video_job_shows_its_status_then_the_view_plays_the_saved_video(video: Scenario) -> None:
+    step = video.step("video-working")
+    assert step["answer"]["structured"]["status"] == "working"
+    assert step["working"]["state"] == "done" and "is still being made" in step["working"]["text"]
+    job = step["answer"]["structured"]["job"]
+    assert {"name": "get_video", "arguments": {"job": job, "wait": 45}}.items() <= step["calls"][0].items()
+    shown = step["shown"]
+    [saved] = list(video.image_dir.glob("*.mp4"))
+    assert shown["uri"] == f"siliconflow-image://images/{saved.name}" and shown["uri"] in step["reads"]
+    assert shown["posterMime"] == "image/jpeg" and shown["posterLength"] > 1000  # the poster first
+    assert shown["src"] == "data:video/mp4;base64" and (shown["width"], shown["height"]) == (128, 72)
+    assert shown["played"] > 0.2 and shown["badge"] == ""
+    assert shown["prompt"] == VIDEO["prompt"] and shown["facts"]["job"] == job
+    assert shown["buttons"] == ["use", "more", "download"]
+
+
+def test_an_earlier_video_opens_from_the_history_strip_by_its_poster(video: Scenario) -> None:
+    step = video.step("video-history")
+    [saved] = list(video.image_dir.glob("*.mp4"))
+    [tile] = [tile for tile in step["tiles"] if tile["caption"].startswith("▶")]
+    assert tile["uri"].endswith(saved.name.replace(".mp4", ".jpg")) and VIDEO["prompt"] in tile["caption"]
+    assert not any(tile["uri"].endswith(".mp4") for tile in step["tiles"])
+    assert step["shown"]["uri"].endswith(saved.name) and step["shown"]["played"] > 0.2
+
+
+def test_a_video_job_that_fails_shows_the_providers_reason(video: Scenario) -> None:
+    run = video.step("video-failed")["run"]
+    assert run["state"] == "error" and "the prompt was blocked by moderation" in run["error"]

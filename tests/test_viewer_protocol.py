@@ -42,7 +42,7 @@ async def test_the_server_advertises_the_apps_extension(settings: Settings) -> N
 async def test_the_generating_tools_name_the_view_for_apps_hosts(settings: Settings) -> None:
     async with apps_host(settings) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    for name in ("generate_image", "edit_image"):
+    for name in ("generate_image", "edit_image", "generate_video", "get_video"):
         meta = tools[name].meta or {}
         assert meta["ui"] == {"resourceUri": VIEW_URI}
         assert meta["anthropic/maxResultSizeChars"] == 500_000, "the view's meta joins the existing meta"

@@ -48,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         "stand-in",
         help="run the offline stand-in provider (no key, no network) for demos and agents' CI",
         description=(
-            "Serve SiliconFlow's image API offline on loopback: POST /v1/images/generations, GET /v1/models, "
-            "expiring image links and the documented errors, with deterministic images drawn from "
-            "(prompt, seed, size). Point the server at it with SILICONFLOW_BASE_URL=http://127.0.0.1:PORT/v1. "
+            "Serve SiliconFlow's image and video APIs offline on loopback: POST /v1/images/generations, "
+            "POST /v1/video/submit and /v1/video/status, GET /v1/models, expiring links and the documented errors, "
+            "with deterministic images and small MP4 videos drawn from (prompt, seed, size). Point the server at it "
+            "with SILICONFLOW_BASE_URL=http://127.0.0.1:PORT/v1. "
             "Inject faults with POST /_standin/faults, change behaviour with POST /_standin/config."
         ),
     )

@@ -19,6 +19,7 @@ from mcp_server_siliconflow_image.hosting.tenants import CALLER_KEY_NAME, Caller
 from mcp_server_siliconflow_image.pipeline.inputs import InputPolicy
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderKey
 from mcp_server_siliconflow_image.provider.live import LiveCache
+from mcp_server_siliconflow_image.provider.video import VideoClient
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.stores.base import Store
@@ -72,6 +73,11 @@ class CallContext:
     def provider(self) -> ProviderClient:
         """The provider as this call's key sees it, over the shared pool (made on a call's first need of it)."""
         return ProviderClient(self.settings, self.runtime.http, self.key)
+
+    @cached_property
+    def video(self) -> VideoClient:
+        """The provider's video endpoints as this call's key sees them (the same pool and key as `provider`)."""
+        return VideoClient(self.settings, self.runtime.http, self.key)
 
     def redact(self, text: str) -> str:
         """`text` safe to log or return: without URL passwords, the server's secrets or this caller's key."""

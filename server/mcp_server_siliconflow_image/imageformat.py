@@ -13,13 +13,15 @@ from pathlib import PurePath
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-"""The one list of image file suffixes: what saved images are named with, and all that is read back as one."""
+VIDEO_MIME_TYPE = "video/mp4"
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", VIDEO_MIME_TYPE: "mp4"}
+"""The one list of saved file suffixes (images, and the MP4 videos of video jobs): what saved files are named
+with, and all that is read back as one."""
 UNKNOWN_MIME_TYPE = "application/octet-stream"
 
 
 def mime_type_for(name: str | PurePath) -> str:
-    """The image type a file name's suffix says (as `ImageFormat.extension` names it), else UNKNOWN_MIME_TYPE."""
+    """The type a file name's suffix says (an image type or video/mp4, as `ImageFormat.extension` names it)."""
     extension = PurePath(name).suffix.lstrip(".").lower()
     for mime_type, known in EXTENSIONS.items():
         if known == extension:
@@ -148,3 +150,43 @@ def check_complete(head: bytes, tail: bytes, size: int) -> bool:
         declared = int.from_bytes(head[4:8], "little") + 8
         return size in (declared, declared + 1)
     return False
+
+
+class NotAVideoError(ValueError):
+    """The bytes are not a whole MP4 file (for example an HTML error page, or a download cut short)."""
+
+
+_MP4_BOX_HEADER = 8
+
+
+def is_mp4(head: bytes) -> bool:
+    """Whether the leading bytes announce an MP4 (ISO base media) file: a first `ftyp` box."""
+    return len(head) >= _MP4_BOX_HEADER and head[4:8] == b"ftyp"
+
+
+def check_mp4(data: bytes) -> None:
+    """Check that `data` is a whole MP4 file: it starts with `ftyp`, and its top-level boxes, read by their
+    declared sizes, end exactly where the file does, with a `moov` box (the index without which no player
+    can play it) among them. A cut-short download fails here, as an error page does.
+
+    Raises NotAVideoError saying what the bytes look like instead.
+    """
+    if not is_mp4(data):
+        raise NotAVideoError(f"not an MP4 video ({describe_bytes(data)})")
+    offset, boxes = 0, set()
+    while offset < len(data):
+        if len(data) - offset < _MP4_BOX_HEADER:
+            raise NotAVideoError("the MP4 file ends inside a box header (a truncated download)")
+        size, kind = struct.unpack(">I4s", data[offset : offset + _MP4_BOX_HEADER])
+        if size == 1:  # a 64-bit size follows the type
+            if len(data) - offset < 16:
+                raise NotAVideoError("the MP4 file ends inside a box header (a truncated download)")
+            (size,) = struct.unpack(">Q", data[offset + 8 : offset + 16])
+        elif size == 0:  # the box runs to the end of the file
+            size = len(data) - offset
+        if size < _MP4_BOX_HEADER or offset + size > len(data):
+            raise NotAVideoError("the MP4 file is cut short: a box runs past its end (a truncated download)")
+        boxes.add(kind)
+        offset += size
+    if b"moov" not in boxes:
+        raise NotAVideoError("the MP4 file has no index (moov box): it is incomplete or damaged")

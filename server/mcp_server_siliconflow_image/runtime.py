@@ -80,13 +80,13 @@ class Runtime:
         if problem is not None:
             logger.error("%s generate_image and edit_image will refuse until this is fixed.", problem)
             return
-        stores = [self.store] + [self.store.for_principal(name) for name in self._principals()]
+        stores = [self.store] + [self.store.for_principal(name) for name in self.principals()]
         for store in stores:
             for rescued in store.recover_partials():
                 logger.warning("rescued an image an interrupted run had downloaded: %s", rescued.location)
 
-    def _principals(self) -> list[str]:
-        """The named principals whose own folders may hold what an interrupted run left half-written."""
+    def principals(self) -> list[str]:
+        """The named principals of the token file: each has a store of its own (images, partial files, video jobs)."""
         if self.settings.mcp_tokens_file is None:
             return []
         try:

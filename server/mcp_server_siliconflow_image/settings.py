@@ -25,6 +25,7 @@ from mcp_server_siliconflow_image.stores.naming import is_image_name
 DEFAULT_BASE_URL = "https://api.siliconflow.cn/v1"
 DEFAULT_MODEL = "Kwai-Kolors/Kolors"
 DEFAULT_EDIT_MODEL = "Qwen/Qwen-Image-Edit-2509"
+DEFAULT_VIDEO_MODEL = "Wan-AI/Wan2.2-T2V-A14B"
 DEFAULT_TIMEOUT_SECONDS = 180.0
 # Claude Desktop refuses a tool result over 1,048,576 bytes; this leaves room for the text,
 # the resource links and the structured result around the base64 image data.
@@ -57,6 +58,7 @@ class Settings:
     """Object storage only: where images the bucket refused are kept on this machine until they can be moved there."""
     default_model: str = DEFAULT_MODEL
     edit_model: str = DEFAULT_EDIT_MODEL
+    video_model: str = DEFAULT_VIDEO_MODEL
     input_dirs: tuple[Path, ...] | None = None
     """None means "the transport's default" (see `allowed_input_dirs`)."""
     timeout: float = DEFAULT_TIMEOUT_SECONDS
@@ -427,6 +429,15 @@ OPTIONS: tuple[Option, ...] = (
         metavar="MODEL",
     ),
     Option(
+        field="video_model",
+        variable="SILICONFLOW_VIDEO_MODEL",
+        flag="--video-model",
+        parse=parse_text,
+        default=f"`{DEFAULT_VIDEO_MODEL}`",
+        meaning="model for `generate_video` when none is given (with `image`: its image-to-video sibling)",
+        metavar="MODEL",
+    ),
+    Option(
         field="input_dirs",
         variable="SILICONFLOW_INPUT_DIRS",
         flag="--input-dirs",
@@ -478,7 +489,7 @@ OPTIONS: tuple[Option, ...] = (
         flag=None,
         parse=parse_byte_limit,
         default=f"`{DEFAULT_MAX_DOWNLOAD_BYTES}` ({DEFAULT_MAX_DOWNLOAD_BYTES // 2**20} MB)",
-        meaning="largest image download accepted, in bytes",
+        meaning="largest image or video download accepted, in bytes",
     ),
     Option(
         field="resource_links",

@@ -156,6 +156,7 @@ try {
   await step("tools", async () => ({ tools: await page.evaluate((url) => window.testHost.connect(url), "/mcp") }));
 
   if (config.scenario === "degraded") await degradedScenario();
+  else if (config.scenario === "video") await videoScenario();
   else await fullScenario();
   await step("final-log", async () => ({ log: await hostLog() }));
 } finally {
@@ -430,6 +431,72 @@ async function degradedScenario() {
     const status = await alone.textContent("#status");
     await alone.close();
     return { status };
+  });
+}
+
+// Video: a job still working when the model's call returns, which the view follows until it plays; an earlier
+// video opened from the history strip; a job that fails at the provider.
+async function videoScenario() {
+  const videoCard = "#runs > .run article.card[data-kind=\"video\"]";
+  const playing = (selector) => (async () => {
+    const frame = await viewFrame();
+    await frame.waitForFunction((card) => {
+      const video = document.querySelector(`${card} video`);
+      return video && video.readyState >= 2 && video.videoWidth > 0;
+    }, selector, { timeout: 60000 });
+    return frame.evaluate(async (card) => {
+      const root = document.querySelector(card);
+      const video = root.querySelector("video");
+      const facts = {};
+      for (const fact of root.querySelectorAll("[data-fact]")) facts[fact.dataset.fact] = fact.textContent;
+      const poster = video.getAttribute("poster") || "";
+      video.muted = true;
+      await video.play();
+      await new Promise((resolve) => { const tick = () => video.currentTime > 0.2 ? resolve() : setTimeout(tick, 50); tick(); });
+      return { uri: root.dataset.uri, posterMime: poster.slice(5, poster.indexOf(";")), posterLength: poster.length,
+        src: video.src.slice(0, video.src.indexOf(",")), width: video.videoWidth, height: video.videoHeight,
+        duration: video.duration, played: video.currentTime, badge: root.querySelector(".badge").textContent,
+        prompt: root.querySelector(".prompt").textContent, facts,
+        buttons: [...root.querySelectorAll(".actions button")].map((button) => button.dataset.action) };
+    }, selector);
+  })();
+
+  await step("video-working", async () => {
+    await fetch(`${config.standin}/_standin/config`, { method: "POST", body: JSON.stringify({ video_polls: 5 }) });
+    await page.evaluate(({ args }) => {
+      window.videoCall = window.testHost.callToolAsModel("generate_video", args).then((out) => ({ structured: out.result.structuredContent }));
+    }, { args: config.videoArguments });
+    await page.waitForSelector(VIEW);
+    const answer = await page.evaluate(() => window.videoCall);
+    const frame = await viewFrame();
+    const working = await frame.waitForFunction(() => {
+      const box = document.querySelector("#runs > .run .job");
+      return box && { text: box.textContent, state: document.querySelector("#runs > .run").dataset.state };
+    }).then((handle) => handle.jsonValue());
+    const shown = await playing(videoCard);
+    await screenshotView("viewer-video.png");
+    const log = await hostLog();
+    return { answer, working, shown, calls: log.calls, reads: log.reads };
+  });
+
+  await step("video-history", async () => {
+    await page.evaluate(() => window.testHost.callToolAsModel("generate_image", { prompt: "a pier at noon", seed: 1 }));
+    useView(2);
+    await waitForRuns(1);
+    const frame = await viewFrame();
+    await frame.waitForFunction(() => [...document.querySelectorAll("#strip .tile")].some((tile) => tile.textContent.startsWith("▶")));
+    const tiles = await frame.$$eval("#strip .tile", (all) => all.map((tile) => ({ uri: tile.dataset.uri, caption: tile.textContent, label: tile.getAttribute("aria-label") })));
+    await page.frameLocator(VIEW).locator("#strip .tile", { hasText: "▶" }).first().click();
+    return { tiles, shown: await playing(videoCard) };
+  });
+
+  await step("video-failed", async () => {
+    await injectFaults([{ target: "video_status", kind: "failed", body: "the prompt was blocked by moderation" }]);
+    await page.evaluate(() => window.testHost.callToolAsModel("generate_video", { prompt: "never shown", wait: 30 }));
+    useView(3);
+    const frame = await viewFrame();
+    await frame.waitForFunction(() => document.querySelector("#runs > .run") && document.querySelector("#runs > .run").dataset.state === "error");
+    return { run: await readRun(0) };
   });
 }
 

@@ -121,9 +121,8 @@ def check_model_fits(model: str, model_info: ModelInfo | None, capability: Capab
         return
     if capability not in model_info.capabilities:
         able = ", ".join(info.id for info in MODELS if capability in info.capabilities)
-        other_tool = "generate_image" if capability == "image-to-image" else "edit_image"
         raise InvalidArgumentError(
-            f"{model} does not do {capability} (use it with {other_tool}); models that do: {able}."
+            f"{model} does not do {capability} (use it with {tool_for(model_info)}); models that do: {able}."
         )
     if input_images > model_info.max_input_images:
         multi = ", ".join(info.id for info in MODELS if info.max_input_images >= input_images)
@@ -131,3 +130,10 @@ def check_model_fits(model: str, model_info: ModelInfo | None, capability: Capab
             f"{model} takes {model_info.max_input_images} input image(s), {input_images} were given; "
             f"for multi-image edits use {multi}."
         )
+
+
+def tool_for(model_info: ModelInfo) -> str:
+    """The tool that uses a model for what it does first: generate_video, edit_image or generate_image."""
+    if model_info.makes_video:
+        return "generate_video"
+    return "generate_image" if "text-to-image" in model_info.capabilities else "edit_image"

@@ -7,7 +7,10 @@ Sources, cited beside each rule as [ref], [spec] or [guide]:
 - [ref] SiliconFlow's API reference for `POST /images/generations` (api-docs.siliconflow.cn
   "images-generations-post", docs.siliconflow.cn/api-reference/images/images-generations) and for
   `GET /models` ("models-get"), read for this catalog in December 2026;
-- [spec], [guide] the provider's OpenAPI spec and image API guide this server was first built from.
+- [spec], [guide] the provider's OpenAPI spec and image API guide this server was first built from;
+- [video] SiliconFlow's API reference for `POST /video/submit` and `POST /video/status` (api-docs.siliconflow.cn
+  "video-submit-post" and "video-status-post", docs.siliconflow.com/en/api-reference/videos/videos_submit), and
+  for `GET /models` `type=video`, read for the video tools in December 2026.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Capability = Literal["text-to-image", "image-to-image"]
+ImageCapability = Literal["text-to-image", "image-to-image"]
+VideoCapability = Literal["text-to-video", "image-to-video"]
+Capability = ImageCapability | VideoCapability
+VIDEO_CAPABILITIES: tuple[VideoCapability, ...] = ("text-to-video", "image-to-video")
 
 GENERATION_ARGUMENTS = (
     "negative_prompt",
@@ -73,6 +79,12 @@ class ModelInfo:
     capabilities: tuple[Capability, ...] = ("text-to-image",)
     max_input_images: int = 0
     extra_arguments: frozenset[str] = frozenset()
+    image_to_video: str | None = None
+    """A text-to-video model's image-to-video sibling: what generate_video switches to when given an image."""
+
+    @property
+    def makes_video(self) -> bool:
+        return any(capability in VIDEO_CAPABILITIES for capability in self.capabilities)
 
     @property
     def arguments(self) -> frozenset[str]:
@@ -167,6 +179,15 @@ STABLE_DIFFUSION_TURBO = Family(
     # [ref] as read for issue #11: the SD 3.5 turbo variants run a fixed number of steps.
     arguments=frozenset({"negative_prompt", "image_size", "seed"}),
 )
+VIDEO_SIZES = ("1280x720", "720x1280", "960x960")
+"""[video] submit `image_size`: "1280x720" | "720x1280" | "960x960" (the provider refuses any other)."""
+WAN_VIDEO = Family(
+    name="Wan2.2 video",
+    aspect_ratios=dict(zip(("16:9", "9:16", "1:1"), VIDEO_SIZES, strict=True)),
+    # [video] submit: model, prompt and image_size are required; negative_prompt, seed and (image-to-video
+    # only) image are the other fields. There is no duration, frame rate or step count to choose.
+    arguments=frozenset({"negative_prompt", "image_size", "seed"}),
+)
 
 MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
@@ -223,6 +244,21 @@ MODELS: tuple[ModelInfo, ...] = (
         "stabilityai/stable-diffusion-xl-base-1.0",
         STABLE_DIFFUSION,
         "SDXL base 1.0: classic, fast, huge style vocabulary.",
+    ),
+    ModelInfo(
+        "Wan-AI/Wan2.2-T2V-A14B",
+        WAN_VIDEO,
+        "Wan2.2 text-to-video (A14B): a short 720p clip from a prompt; takes minutes.",
+        capabilities=("text-to-video",),
+        image_to_video="Wan-AI/Wan2.2-I2V-A14B",  # [video] the submit `model` enum names the two as a pair
+    ),
+    ModelInfo(
+        "Wan-AI/Wan2.2-I2V-A14B",
+        WAN_VIDEO,
+        "Wan2.2 image-to-video (A14B): animates one input image as a short 720p clip; takes minutes.",
+        capabilities=("image-to-video",),
+        # [video] "When selecting the model Wan-AI/Wan2.2-I2V-... the image parameter is a required field."
+        max_input_images=1,
     ),
 )
 

@@ -31,9 +31,13 @@ from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact
 from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within, unreachable_address
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
+    NotAVideoError,
     base64_length,
     check_complete,
+    check_mp4,
+    describe_bytes,
     identify,
+    is_mp4,
     sniff_mime_type,
 )
 from mcp_server_siliconflow_image.provider.catalog import images_asked
@@ -44,6 +48,7 @@ from mcp_server_siliconflow_image.provider.retry import (
     parse_retry_after,
 )
 from mcp_server_siliconflow_image.settings import Settings, with_version
+from mcp_server_siliconflow_image.stores.base import Upload
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +260,14 @@ def trace_id_of(response: httpx.Response) -> str | None:
     return value if _TRACE_ID.fullmatch(value) else None
 
 
+def read_answer(response: httpx.Response, shape: type[Answer], otherwise: str, *, retryable: bool = False) -> Answer:
+    """The provider's 200 answer read as `shape`; else ProviderError saying `otherwise`, with the trace id."""
+    try:
+        return shape.model_validate_json(response.content)
+    except ValidationError as error:
+        raise ProviderError(otherwise, trace_id=trace_id_of(response), retryable=retryable) from error
+
+
 def trace_id_sentence(trace_id: str | None) -> str:
     return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
@@ -288,7 +301,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-async def _no_retry_report(_: str) -> None:
+async def no_retry_report(_: str) -> None:
     return None
 
 
@@ -302,7 +315,7 @@ class ProviderClient:
         self._retry = RetryPolicy(base_delay=settings.retry_base_delay)
 
     async def create_images(
-        self, payload: dict[str, Any], on_retry: OnRetry = _no_retry_report, *, deadline: float | None = None
+        self, payload: dict[str, Any], on_retry: OnRetry = no_retry_report, *, deadline: float | None = None
     ) -> ImagesAnswer:
         """POST one generation request, retrying only what the provider cannot have processed (see retry.py),
         within SILICONFLOW_TIMEOUT.
@@ -316,14 +329,12 @@ class ProviderClient:
             "POST", self._settings.generations_url, deadline, on_retry, json=payload, images=images
         )
         trace_id = trace_id_of(response)
-        try:
-            parsed = GenerationResponse.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(
-                "The provider answered 200 but not with an image generation result; "
-                "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API.",
-                trace_id=trace_id,
-            ) from error
+        parsed = read_answer(
+            response,
+            GenerationResponse,
+            "The provider answered 200 but not with an image generation result; "
+            "check that SILICONFLOW_BASE_URL points at an OpenAI-compatible image API.",
+        )
         if not parsed.outputs:
             raise ProviderError(
                 "The provider answered without any image (maybe filtered by its content policy).", trace_id=trace_id
@@ -332,9 +343,10 @@ class ProviderClient:
         outputs, notes = _as_many_as_asked(parsed.outputs, images)
         return ImagesAnswer(outputs, parsed.seed, inference, notes, trace_id)
 
-    async def list_model_ids(self, sub_type: str) -> list[str]:
-        """Ids of the provider's image models of one sub-type (`text-to-image` or `image-to-image`)."""
-        listing = await self._get_once("/models", ModelListAnswer, "model list", type="image", sub_type=sub_type)
+    async def list_model_ids(self, kind: str = "image", sub_type: str | None = None) -> list[str]:
+        """Ids of the provider's models of one type (`image`, `video`), and of one sub-type if given."""
+        filters = {"type": kind} | ({"sub_type": sub_type} if sub_type is not None else {})
+        listing = await self._get_once("/models", ModelListAnswer, "model list", **filters)
         return [entry.id for entry in listing.data]
 
     async def user_info(self) -> Account:
@@ -350,10 +362,7 @@ class ProviderClient:
         )
         if response.status_code != 200:
             raise self._status_error(response)
-        try:
-            return shape.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ProviderError(f"The provider's {what} was not in the expected format.") from error
+        return read_answer(response, shape, f"The provider's {what} was not in the expected format.")
 
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
@@ -494,17 +503,21 @@ class ProviderClient:
             return
         if not output.url:
             raise ProviderError("The provider returned an image entry with neither url nor b64_json.")
+        await self.fetch_link(output.url, pending, IMAGE_LINK)
+
+    async def fetch_link(self, url: str, pending: ImageSink, kind: LinkKind) -> None:
+        """Receive what a provider link serves into `pending`, retried within `Settings.download_seconds`."""
         budget = self._settings.download_seconds
         deadline = time.monotonic() + budget
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             pending.restart()
             try:
-                await self._download_once(output.url, pending, deadline)
+                await self._download_once(url, pending, deadline, kind)
             except ProviderError as failure:
                 wait = self._retry.backoff(attempt) / 2
                 if not failure.retryable or attempt == DOWNLOAD_ATTEMPTS or time.monotonic() + wait >= deadline:
                     raise
-                logger.info("image download failed (%s); retrying in %.1f s", failure, wait)
+                logger.info("%s download failed (%s); retrying in %.1f s", kind.noun, failure, wait)
                 await anyio.sleep(wait)
             else:
                 return
@@ -521,44 +534,47 @@ class ProviderClient:
         except (binascii.Error, ValueError) as error:
             raise ProviderError("The provider returned b64_json that is not valid base64; it was not saved.") from error
 
-    async def _download_once(self, url: str, pending: ImageSink, deadline: float) -> None:
-        """One download attempt within the image's budget: returns when a whole image arrived, else raises
+    async def _download_once(self, url: str, pending: ImageSink, deadline: float, kind: LinkKind) -> None:
+        """One download attempt within the budget: returns when the whole file arrived, else raises
         ProviderError saying what went wrong (marked retryable when another attempt may succeed)."""
         limit = self._settings.max_download_bytes
+        noun = kind.noun
         remaining = max(0.0, deadline - time.monotonic())
         timeout = timeout_within(remaining)
         try:
             with anyio.fail_after(remaining):
                 async with self._http.stream("GET", url, timeout=timeout) as response:
                     if response.status_code != 200:
-                        raise _download_status_error(response.status_code)
+                        raise _download_status_error(response.status_code, kind)
                     sniffed = False
                     async for chunk in response.aiter_bytes():
                         pending.write(chunk)
                         if pending.size > limit:
                             raise ProviderError(
-                                f"The image is larger than the {limit} byte download limit "
+                                f"The {noun} is larger than the {limit} byte download limit "
                                 "(SILICONFLOW_MAX_IMAGE_BYTES); nothing was saved."
                             )
                         if not sniffed and len(pending.head) >= 16:
                             sniffed = True  # an error page is refused at its first bytes, not after 50 MB
-                            if sniff_mime_type(bytes(pending.head[:16])) is None:
-                                identify(bytes(pending.head))  # raises NotAnImageError describing the bytes
-        except NotAnImageError as error:
-            raise ProviderError(f"The provider's link did not return an image: {error}. Nothing was saved.") from error
+                            kind.recognise(bytes(pending.head))
+        except (NotAnImageError, NotAVideoError) as error:
+            raise ProviderError(
+                f"The provider's link did not return {kind.article} {noun}: {error}. Nothing was saved."
+            ) from error
         except (TimeoutError, httpx.TimeoutException) as error:
             raise ProviderError(
-                f"Downloading the image took longer than its {self._settings.download_seconds:g} s budget "
-                "(the provider's link may still work for up to an hour).",
+                f"Downloading the {noun} took longer than its {self._settings.download_seconds:g} s budget "
+                f"(the provider's link may still work for {kind.link_life}).",
+                retryable=True,  # later, with a budget of its own (the budget itself allows no retry now)
             ) from error
         except httpx.InvalidURL as error:
             raise ProviderError(
-                f"The provider's image link is not a usable URL ({error}); nothing was saved."
+                f"The provider's {noun} link is not a usable URL ({error}); nothing was saved."
             ) from error
         except httpx.HTTPError as error:
-            raise ProviderError(f"Downloading the image failed ({type(error).__name__}).", retryable=True) from error
-        if not check_complete(bytes(pending.head), pending.tail(16), pending.size):
-            raise ProviderError("The downloaded image was truncated.", retryable=True)
+            raise ProviderError(f"Downloading the {noun} failed ({type(error).__name__}).", retryable=True) from error
+        if not kind.complete(pending):
+            raise ProviderError(f"The downloaded {noun} was truncated.", retryable=True)
 
     def require_key(self) -> str:
         if self.key.secret is None:
@@ -622,18 +638,62 @@ def _carries_images(response: httpx.Response) -> bool:
         return False
 
 
-def _download_status_error(status: int) -> ProviderError:
-    if status in (401, 403, 410):
+def _download_status_error(status: int, kind: LinkKind) -> ProviderError:
+    if status in EXPIRED_LINK_STATUSES:
         return ProviderError(
-            f"The image link answered HTTP {status}: it has expired (provider links live one hour) or was "
-            "refused. Generate the image again.",
+            f"The {kind.noun} link answered HTTP {status}: it has expired (provider {kind.noun} links live "
+            f"{kind.link_life}) or was refused. Generate the {kind.noun} again.",
             status=status,
         )
     return ProviderError(
-        f"Downloading the image failed with HTTP {status}.",
+        f"Downloading the {kind.noun} failed with HTTP {status}.",
         status=status,
         retryable=status in DOWNLOAD_RETRYABLE_STATUSES,
     )
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    """What a provider link serves, so a download can tell the real thing from an error page or a cut-off."""
+
+    noun: str
+    article: str
+    link_life: str
+    """How long the provider says its links of this kind live, for messages."""
+    recognise: Callable[[bytes], object]
+    """Raises NotAnImageError / NotAVideoError for leading bytes that are not this kind of file."""
+    complete: Callable[[Any], bool]
+    """Whether what arrived is whole: images read the head and tail of any sink; a video needs the whole
+    upload (`Upload.read_all`), which only the video path hands in."""
+
+
+def _image_complete(pending: ImageSink) -> bool:
+    return check_complete(bytes(pending.head), pending.tail(16), pending.size)
+
+
+def _recognise_image(head: bytes) -> None:
+    if sniff_mime_type(head[:16]) is None:
+        identify(head)  # raises NotAnImageError describing the bytes
+
+
+def _recognise_video(head: bytes) -> None:
+    if not is_mp4(head):
+        raise NotAVideoError(f"not an MP4 video ({describe_bytes(head)})")
+
+
+def _video_complete(pending: Upload) -> bool:
+    try:
+        check_mp4(pending.read_all())
+    except NotAVideoError:
+        return False
+    return True
+
+
+IMAGE_LINK = LinkKind("image", "an", "one hour", _recognise_image, _image_complete)
+VIDEO_LINK = LinkKind("video", "a", "10 minutes to an hour", _recognise_video, _video_complete)
+"""SiliconFlow's video reference says both: "valid for 10 minutes" (submit) and "for one hour" (status)."""
+EXPIRED_LINK_STATUSES = frozenset({401, 403, 410})
+"""What a signed CDN link answers once it has expired (or was tampered with)."""
 
 
 def _error_details(response: httpx.Response) -> tuple[object, str]:

@@ -1,9 +1,9 @@
 """The models a call may use: the provider's live list merged with the built-in catalog.
 
-The live list (`GET /models?type=image&sub_type=...`) says what exists right now; the catalog says
-what each model accepts. Live answers are cached for a few minutes, failures briefly, so neither a
-burst of calls nor a gateway without `/models` slows generation down. The account's balance
-(`GET /user/info`) is cached the same way, for list_models to report.
+The live list (`GET /models?type=image&sub_type=...`, and `type=video` for the video models) says what
+exists right now; the catalog says what each model accepts. Live answers are cached for a few minutes,
+failures briefly, so neither a burst of calls nor a gateway without `/models` slows generation down. The
+account's balance (`GET /user/info`) is cached the same way, for list_models to report.
 
 Both answers belong to the key that fetched them: what one key may use, what its account holds, or that
 the provider refused it, is kept under a digest of that key and never shown to a caller with another key
@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from mcp_server_siliconflow_image.provider.catalog import MODELS, Capability, ModelInfo, find_model
+from mcp_server_siliconflow_image.provider.catalog import MODELS, VIDEO_CAPABILITIES, Capability, ModelInfo, find_model
 from mcp_server_siliconflow_image.provider.client import Account, ProviderClient, ProviderError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ LIVE_LOOKUP_TIMEOUT = 10.0
 KEYS_REMEMBERED = 256
 """Keys whose answers are cached at once; the least recently used key's are dropped first."""
 SUB_TYPES: tuple[Capability, ...] = ("text-to-image", "image-to-image")
+VIDEO_SUB_TYPE: Capability = "text-to-video"
+"""The one video sub-type the reference names for `GET /models`; the other video models are image-to-video."""
 T = TypeVar("T")
 
 
@@ -40,6 +42,13 @@ T = TypeVar("T")
 class LiveModels:
     capabilities: dict[str, tuple[Capability, ...]]
     """Model id -> the sub-types the provider lists it under."""
+    video_listed: bool = False
+    """Whether the provider listed its video models (gateways without video may not): if not, the catalog's
+    video models are offered unchecked rather than hidden."""
+
+    def lists(self, model: ModelInfo) -> bool:
+        """Whether the provider's answer says `model` is offered (unknown for video when it listed none)."""
+        return model.id in self.capabilities or (model.makes_video and not self.video_listed)
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,7 @@ class LiveCache:
         seen: set[str] = set()
         for info in MODELS:
             listed = live is not None and info.id in live.capabilities
-            if live is not None and not listed:
+            if live is not None and not live.lists(info):
                 continue  # the provider does not offer it (any more)
             entries.append(DirectoryEntry(info.id, info, info.capabilities, listed))
             seen.add(info.id)
@@ -167,7 +176,7 @@ class LiveCache:
 
 def unknown_model_message(model_id: str, live: LiveModels, capability: Capability) -> str | None:
     """Why `model_id` cannot be used, when the provider's live list proves it does not exist."""
-    if model_id in live.capabilities:
+    if model_id in live.capabilities or (capability in VIDEO_CAPABILITIES and not live.video_listed):
         return None
     candidates = sorted(model for model, caps in live.capabilities.items() if capability in caps)
     close = difflib.get_close_matches(model_id, candidates, n=3, cutoff=0.4)
@@ -182,16 +191,30 @@ async def _fetch_live(provider: ProviderClient) -> LiveModels:
     found: dict[str, list[Capability]] = {}
     errors: list[ProviderError] = []
 
+    videos: dict[Capability | None, list[str]] = {}
+
     async def fetch(sub_type: Capability) -> None:
         try:
-            for model_id in await provider.list_model_ids(sub_type):
+            for model_id in await provider.list_model_ids("image", sub_type):
                 found.setdefault(model_id, []).append(sub_type)
         except ProviderError as error:
             errors.append(error)
 
+    async def fetch_videos(sub_type: Capability | None) -> None:
+        try:
+            videos[sub_type] = await provider.list_model_ids("video", sub_type)
+        except ProviderError as error:  # a gateway without video: its image models are still known
+            logger.info("the provider's video models are unknown: %s", error)
+
     async with anyio.create_task_group() as group:
         for sub_type in SUB_TYPES:
             group.start_soon(fetch, sub_type)
+        group.start_soon(fetch_videos, None)
+        group.start_soon(fetch_videos, VIDEO_SUB_TYPE)
     if errors:
         raise errors[0]
-    return LiveModels({model_id: tuple(caps) for model_id, caps in found.items()})
+    every_video, text_to_video = videos.get(None), set(videos.get(VIDEO_SUB_TYPE, ()))
+    for model_id in every_video or ():
+        if model_id not in found:  # a gateway that ignores `type` must not turn image models into video ones
+            found[model_id] = ["text-to-video" if model_id in text_to_video else "image-to-video"]
+    return LiveModels({model_id: tuple(caps) for model_id, caps in found.items()}, video_listed=bool(every_video))

@@ -1,8 +1,8 @@
 """`mcp-server-siliconflow-image demo`: the whole product working, with no key and no network.
 
 Starts the offline stand-in provider on loopback, starts this server as a real stdio subprocess pointed at
-it, and drives all three tools through the MCP SDK's client, as Claude Desktop or an agent would. Prints
-where the images went and what each tool result carried.
+it, and drives the tools through the MCP SDK's client, as Claude Desktop or an agent would: images, an edit, and a
+short video made from the first image. Prints where the files went and what each tool result carried.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ def run_demo(out: str | None) -> int:
     folder = Path(out).expanduser().resolve() if out else Path(tempfile.mkdtemp(prefix="siliconflow-demo-"))
     with running_standin(StandInState(api_key=DEMO_KEY)) as standin:
         print(f"Stand-in provider (offline SiliconFlow API) at {standin.base_url}")
-        print(f"Images go to {folder}\n")
+        print(f"Images and videos go to {folder}\n")
         try:
             anyio.run(_drive_tools, standin.base_url, folder)
         except Exception as error:  # a demo should explain, not dump a traceback
             print(f"The demo failed: {error}", file=sys.stderr)
             return 1
-    print(f"\nDone. The images are in {folder}")
+    print(f"\nDone. The images and the video are in {folder}")
     print(next_steps(installed_command()))
     return 0
 
@@ -87,6 +87,11 @@ async def _drive_tools(base_url: str, folder: Path) -> None:
             "edit_image", {"image": first_path, "prompt": "add a full moon above the lighthouse"}
         )
         _show(f"edit_image(image='{first_path}', prompt='add a full moon …')", edited)
+
+        video = await client.call_tool(
+            "generate_video", {"image": first_path, "prompt": "waves break below the lighthouse", "wait": 60}
+        )
+        _show(f"generate_video(image='{first_path}', prompt='waves break below the lighthouse')", video)
 
 
 def _structured(result: CallToolResult) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""An offline stand-in for the SiliconFlow image API: the same JSON, real images, expiring links.
+"""An offline stand-in for the SiliconFlow image and video APIs: the same JSON, real images and videos, expiring links.
 
 It is the test suite's provider and a product feature: new users see the whole path work with no key
 and no network, and agent builders get deterministic, free image tools for their CI. Faults can be
@@ -18,6 +18,7 @@ import json
 import random
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,10 +30,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, identify
-from mcp_server_siliconflow_image.provider.catalog import MODELS, find_model
+from mcp_server_siliconflow_image.provider.catalog import MODELS, VIDEO_SIZES, find_model
 from mcp_server_siliconflow_image.standin.edits import edit_png
 from mcp_server_siliconflow_image.standin.pictures import BROKEN_IMAGES, ImageKind, render_image
-from mcp_server_siliconflow_image.standin.state import CONFIGURABLE, Fault, StandInState, StoredImage
+from mcp_server_siliconflow_image.standin.state import CONFIGURABLE, Fault, StandInState, StoredImage, VideoJob
+from mcp_server_siliconflow_image.standin.videos import garbled_mp4, render_video
 
 URL_LIFETIME_SECONDS = 3600
 TRACE_HEADER = "x-siliconcloud-trace-id"
@@ -59,6 +61,8 @@ class StandInApi:
                 Route("/v1/images/generations", with_key(self.generations), methods=["POST"]),
                 Route("/v1/models", with_key(self.models), methods=["GET"]),
                 Route("/v1/user/info", with_key(self.user_info), methods=["GET"]),
+                Route("/v1/video/submit", with_key(self.video_submit), methods=["POST"]),
+                Route("/v1/video/status", with_key(self.video_status), methods=["POST"]),
                 Route("/files/{image_id}", self.download, methods=["GET"]),
                 Route("/static/{name}", self.static, methods=["GET"]),
                 Route("/redirect", self.redirect, methods=["GET"]),
@@ -148,17 +152,16 @@ class StandInApi:
             state.model_list_calls += 1
         if not state.models_route:
             return provider_error(404, "Not Found", code=20404)
-        if request.query_params.get("type", "image") != "image":
-            return JSONResponse({"object": "list", "data": []})
+        kind = request.query_params.get("type")
         sub_type = request.query_params.get("sub_type")
         offered: list[tuple[str, tuple[str, ...]]] = [
             (model.id, model.capabilities) for model in MODELS if model.id not in state.withdrawn_models
         ]
-        offered += [(model_id, (kind,)) for model_id, kind in state.extra_models.items()]
+        offered += [(model_id, (capability,)) for model_id, capability in state.extra_models.items()]
         data = [
             {"id": model_id, "object": "model", "created": 0, "owned_by": model_id.split("/")[0]}
             for model_id, capabilities in offered
-            if sub_type is None or sub_type in capabilities
+            if (kind is None or kind == _kind_of(capabilities)) and (sub_type is None or sub_type in capabilities)
         ]
         return JSONResponse({"object": "list", "data": data})
 
@@ -178,6 +181,70 @@ class StandInApi:
             "totalBalance": balance,
         }
         return JSONResponse({"code": 20000, "message": "OK", "status": True, "data": data})
+
+    async def video_submit(self, request: Request) -> Response:
+        """`POST /v1/video/submit`: checks the job as the reference describes it, answers its `requestId`."""
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return provider_error(400, "Request body is not valid JSON", code=20015)
+        with self.state.lock:
+            self.state.requests.append(body)
+        fault = self.state.take_fault("video_submit", body=body if isinstance(body, dict) else None)
+        if fault is not None and (answer := await _apply_fault(fault)) is not None:
+            return answer
+        problem = _check_video_body(body, self.state)
+        if problem:
+            return provider_error(400, problem, code=20015)
+        seed = body.get("seed")
+        job = VideoJob(
+            model=body["model"],
+            prompt=body["prompt"],
+            seed=seed if isinstance(seed, int) else random.randrange(0, 9_999_999_999),
+            size=_parse_size(body["image_size"]) or (1280, 720),
+            first_frame=_data_uri_bytes(body.get("image")),
+            polls_left=max(0, int(self.state.video_polls)),
+        )
+        request_id = str(uuid.uuid4())
+        with self.state.lock:
+            self.state.video_jobs[request_id] = job
+        return JSONResponse({"requestId": request_id})
+
+    async def video_status(self, request: Request) -> Response:
+        """`POST /v1/video/status`: InQueue, then InProgress, for `video_polls` answers; then Succeed with a link."""
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return provider_error(400, "Request body is not valid JSON", code=20015)
+        request_id = body.get("requestId") if isinstance(body, dict) else None
+        with self.state.lock:
+            job = self.state.video_jobs.get(request_id) if isinstance(request_id, str) else None
+        if job is None:
+            return provider_error(400, f"requestId {str(request_id)[:80]!r} not found", code=20015)
+        fault = self.state.take_fault("video_status")
+        if fault is not None and fault.kind == "failed":
+            job.status, job.reason = "Failed", str(fault.body or "stand-in: injected failure (content moderation)")
+        elif fault is not None and (answer := await _apply_fault(fault)) is not None:
+            return answer
+        if job.status == "Failed":
+            return JSONResponse({"status": "Failed", "reason": job.reason, "results": None})
+        if job.polls_left > 0:
+            job.status = "InQueue" if job.polls_left == self.state.video_polls and job.polls_left > 1 else "InProgress"
+            job.polls_left -= 1
+            position = 1 if job.status == "InQueue" else 0
+            return JSONResponse({"status": job.status, "position": position, "reason": "", "results": None})
+        if job.file_id is None:
+            data = await asyncio.to_thread(render_video, job.prompt, job.seed, job.size, job.first_frame)
+            job.file_id = f"{secrets.token_hex(8)}.mp4"
+            expires = time.time() + self.state.video_link_seconds
+            with self.state.lock:
+                self.state.images[job.file_id] = StoredImage(data, "video/mp4", expires, secrets.token_urlsafe(16), 1)
+            job.status = "Succeed"
+        stored = self.state.images[job.file_id]
+        base = str(request.base_url).rstrip("/")
+        url = f"{base}/files/{job.file_id}?Expires={int(stored.expires)}&Signature={stored.signature}"
+        results = {"videos": [{"url": url}], "timings": {"inference": 1.0}, "seed": job.seed}
+        return JSONResponse({"status": "Succeed", "position": 0, "reason": "", "results": results})
 
     async def download(self, request: Request) -> Response:
         """A generated image from the stand-in's CDN: only with its link's signature, only before it expires."""
@@ -298,6 +365,8 @@ async def _download_fault_answer(fault: Fault, stored: StoredImage) -> Response 
         return Response(stored.data[: len(stored.data) // 3], media_type=stored.content_type)
     if fault.kind == "expired":
         return _s3_error(403, "AccessDenied", "Request has expired")
+    if fault.kind == "garbled":
+        return Response(garbled_mp4(stored.data), media_type=stored.content_type)
     if fault.kind in BROKEN_IMAGES:
         return Response(BROKEN_IMAGES[fault.kind](stored.data), media_type="image/png")
     if fault.kind == "trickle":
@@ -389,6 +458,42 @@ def _input_images(body: dict[str, Any]) -> tuple[bytes, ...]:
             if name == "image":
                 return ()
     return tuple(images)
+
+
+def _kind_of(capabilities: tuple[str, ...]) -> str:
+    """The `type` the provider lists a model under: video or image."""
+    return "video" if any(capability.endswith("-to-video") for capability in capabilities) else "image"
+
+
+def _check_video_body(body: Any, state: StandInState) -> str | None:
+    """What the provider would refuse in a video job, in its words; None when it would take it."""
+    if not isinstance(body, dict):
+        return "Request body must be a JSON object"
+    model = body.get("model")
+    known = find_model(model) if isinstance(model, str) else None
+    capabilities = known.capabilities if known is not None else (state.extra_models.get(str(model)),)
+    if _kind_of(tuple(str(capability) for capability in capabilities)) != "video" or model in state.withdrawn_models:
+        return "Model does not exist. Please check it carefully."
+    if not isinstance(body.get("prompt"), str) or not body["prompt"].strip():
+        return "prompt is required"
+    if body.get("image_size") not in VIDEO_SIZES:
+        return f"image_size must be one of {', '.join(VIDEO_SIZES)}"
+    image = body.get("image")
+    if image is not None and not (isinstance(image, str) and image.startswith(("data:image/", "http"))):
+        return "image must be a URL or a data:image/...;base64 URI"
+    if "image-to-video" in capabilities and not image:
+        return f"image is required for {model}"
+    return None
+
+
+def _data_uri_bytes(image: object) -> bytes | None:
+    """The bytes of a `data:` URI image (the first frame of an image-to-video job), or None."""
+    if not isinstance(image, str) or not image.startswith("data:"):
+        return None
+    try:
+        return base64.b64decode(image.partition(",")[2])
+    except ValueError:
+        return None
 
 
 def _input_size(inputs: tuple[bytes, ...]) -> tuple[int, int] | None:

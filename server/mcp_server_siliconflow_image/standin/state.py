@@ -17,7 +17,8 @@ ResponseShape = Literal["images", "data", "b64_json"]
 
 @dataclass
 class Fault:
-    """One injected failure. `target` is "generate", "download" or "user_info"; it fires `times` times, then is gone.
+    """One injected failure. `target` is "generate", "download", "user_info", "video_submit" or "video_status"; it
+    fires `times` times, then is gone.
 
     status: answer this HTTP status (with the provider's error JSON, or `body` if given);
     retry_after: send a Retry-After header (seconds, or an HTTP date given as a string); delay: sleep this
@@ -26,10 +27,13 @@ class Fault:
     does), "corrupt" (a PNG whose header and end are right but whose pixel data is garbage), "huge" (a
     complete PNG declaring 30000x30000 pixels: a decompression bomb's header), "trickle" (the image, one
     byte every `delay` seconds: a stalled CDN). Target "static" faults the /static files (edit inputs).
-    `index` limits a download fault to the n-th image (1-based) of a batch.
+    `index` limits a download fault to the n-th image (1-based) of a batch. A "video_status" fault of kind
+    "failed" makes the job fail for good, with `body` as the provider's reason (else a stock one); a video's
+    link takes "download" faults like an image's, and one of its own: "garbled", a whole MP4 whose index is zeroed
+    (it saves, but no frame of it decodes).
     """
 
-    target: Literal["generate", "download", "user_info", "static"] = "generate"
+    target: Literal["generate", "download", "user_info", "static", "video_submit", "video_status"] = "generate"
     status: int | None = None
     retry_after: float | str | None = None
     delay: float = 0.0
@@ -65,6 +69,22 @@ class StoredImage:
 
 
 @dataclass
+class VideoJob:
+    """A submitted video job: its status answers count down `polls_left` before it succeeds (or has failed)."""
+
+    model: str
+    prompt: str
+    seed: int
+    size: tuple[int, int]
+    first_frame: bytes | None
+    polls_left: int
+    status: str = "InQueue"
+    reason: str = ""
+    file_id: str | None = None
+    """The video's name on the CDN, once it succeeded."""
+
+
+@dataclass
 class StandInState:
     api_key: str | None = "sk-standin"
     image_kind: ImageKind = "scene"
@@ -97,6 +117,12 @@ class StandInState:
     """Most generation requests the stand-in was answering at the same time."""
     downloads: list[str] = field(default_factory=list)
     images: dict[str, StoredImage] = field(default_factory=dict)
+    """What the CDN serves: generated images and videos, by their file name."""
+    video_polls: int = 2
+    """Status answers a video job spends queued or in progress before it succeeds (the first says InQueue)."""
+    video_link_seconds: float = 600.0
+    """How long a finished video's link lives: the reference's worst case, ten minutes."""
+    video_jobs: dict[str, VideoJob] = field(default_factory=dict)
     epoch: int = 0
     """Counts resets: a request still being answered from before a reset (a delayed fault) records nothing after it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -129,5 +155,7 @@ CONFIGURABLE = (
     "balance",
     "download_first_byte_delay",
     "download_rate",
+    "video_polls",
+    "video_link_seconds",
 )
 """StandInState fields the control route may change at run time."""

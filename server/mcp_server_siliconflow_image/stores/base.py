@@ -72,6 +72,31 @@ class Upload(Protocol):
     def discard(self) -> None: ...
 
 
+class JobShelf(Protocol):
+    """The small JSON records of one store's video jobs (stores/naming.py `check_job_file_name` names them).
+
+    Kept where the videos go, so that a restarted server, or any replica sharing the bucket, finds them.
+    `create` is the store's conditional write: of two writers of one name exactly one succeeds, which is
+    what claims a job's download and fixes its outcome once and for all. Every method may block.
+    """
+
+    def create(self, name: str, data: bytes) -> bool:
+        """Write `name` whole, unless it exists: True when this call wrote it, False when it was there."""
+        ...
+
+    def replace(self, name: str, data: bytes) -> None:
+        """Write `name` whole, over what it held (readers see the old or the new bytes, never a mix)."""
+        ...
+
+    def read(self, name: str) -> bytes:
+        """The record `name`; FileNotFoundError when there is none."""
+        ...
+
+    def names(self) -> list[str]:
+        """Every record's name."""
+        ...
+
+
 class Store(Protocol):
     """Where images are kept. Every method may block (disk or network): call them on a worker thread."""
 
@@ -90,7 +115,16 @@ class Store(Protocol):
 
     def pending(self) -> Upload: ...
 
-    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage: ...
+    def save(
+        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None
+    ) -> SavedImage:
+        """Save `data` under a fresh name (`stamp` lets files made together share their name's time)."""
+        ...
+
+    @property
+    def jobs(self) -> JobShelf:
+        """This store's video job records (a principal's store: that principal's own jobs only)."""
+        ...
 
     def write_sidecar(self, saved: SavedImage, provenance: Mapping[str, Any]) -> None: ...
 

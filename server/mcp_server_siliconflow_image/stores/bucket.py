@@ -53,11 +53,13 @@ from mcp_server_siliconflow_image.stores.folder import (
 )
 from mcp_server_siliconflow_image.stores.naming import (
     HEAD_BYTES,
+    JOBS_FOLDER,
     MAX_SIDECAR_BYTES,
     RESOURCE_PREFIX,
     ListedImage,
     SavedImage,
     batch_stamp,
+    check_job_file_name,
     is_image_name,
     newest_page,
     sidecar_text,
@@ -194,10 +196,16 @@ class BucketStore:
     def pending(self) -> PendingObject:
         return PendingObject(self)
 
-    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
+    def save(
+        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None
+    ) -> SavedImage:
         with self.pending() as pending:
             pending.write(data)
-            return pending.publish(image, seed=seed, index=index)
+            return pending.publish(image, seed=seed, index=index, stamp=stamp)
+
+    @property
+    def jobs(self) -> BucketJobShelf:
+        return BucketJobShelf(self._client, self._key(JOBS_FOLDER))
 
     def publish(
         self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str, sha256: str | None = None
@@ -430,6 +438,57 @@ class BucketStore:
         """An upload that did not finish left no object behind; images kept aside on this machine move in now."""
         self.move_kept_aside()
         return []
+
+
+class BucketJobShelf:
+    """Job records as objects under a hidden prefix: a created record is claimed with a conditional put
+    (`If-None-Match: *`), so of two replicas creating one name exactly one succeeds."""
+
+    def __init__(self, client: S3Store, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def _key(self, name: str) -> str:
+        return f"{self._prefix}/{check_job_file_name(name)}"
+
+    def create(self, name: str, data: bytes) -> bool:
+        key = self._key(name)
+        try:
+            obstore.put(self._client, key, data, mode="create", use_multipart=False)
+        except (AlreadyExistsError, PreconditionError):
+            return False
+        except _FAILURES as error:
+            raise StoreError(f"the bucket refused a job record: {describe_store_error(error)}") from error
+        return True
+
+    def replace(self, name: str, data: bytes) -> None:
+        key = self._key(name)
+        try:
+            obstore.put(self._client, key, data, use_multipart=False)
+        except _FAILURES as error:
+            raise StoreError(f"the bucket refused a job record: {describe_store_error(error)}") from error
+
+    def read(self, name: str) -> bytes:
+        try:
+            key = self._key(name)
+        except ValueError as error:
+            raise FileNotFoundError(f"no job record named {name!r}") from error
+        try:
+            result = obstore.get(self._client, key)
+            if result.meta["size"] > MAX_SIDECAR_BYTES:
+                raise FileNotFoundError(f"{name} is too large to be a job record")
+            return bytes(result.bytes())
+        except FileNotFoundError:
+            raise
+        except _FAILURES as error:
+            raise StoreError(f"the bucket could not be read: {describe_store_error(error)}") from error
+
+    def names(self) -> list[str]:
+        try:
+            listing = obstore.list_with_delimiter(self._client, f"{self._prefix}/")
+        except _FAILURES as error:
+            raise StoreError(f"the bucket could not be listed: {describe_store_error(error)}") from error
+        return [entry["path"].removeprefix(f"{self._prefix}/") for entry in listing["objects"]]
 
 
 class PendingObject:

@@ -26,12 +26,14 @@ from mcp_server_siliconflow_image.settings import UNEXPANDED_PLACEHOLDER
 from mcp_server_siliconflow_image.stores import naming
 from mcp_server_siliconflow_image.stores.naming import (
     HEAD_BYTES,
+    JOBS_FOLDER,
     MAX_SIDECAR_BYTES,
     RESOURCE_PREFIX,
     TEMP_SUFFIX,
     ListedImage,
     SavedImage,
     batch_stamp,
+    check_job_file_name,
     is_image_name,
     newest_page,
     sidecar_text,
@@ -307,11 +309,17 @@ class FolderStore:
     def pending(self) -> PendingImage:
         return PendingImage(self.root)
 
-    def save(self, data: bytes, image: ImageFormat, *, seed: int | None, index: int) -> SavedImage:
+    def save(
+        self, data: bytes, image: ImageFormat, *, seed: int | None, index: int, stamp: str | None = None
+    ) -> SavedImage:
         """Write `data` under a fresh name; the file appears complete or not at all."""
         with self.pending() as pending:
             pending.write(data)
-            return pending.publish(image, seed=seed, index=index)
+            return pending.publish(image, seed=seed, index=index, stamp=stamp)
+
+    @property
+    def jobs(self) -> FolderJobShelf:
+        return FolderJobShelf(self.root / JOBS_FOLDER)
 
     def read(self, name: str) -> bytes:
         """The bytes of the saved image `name`; FileNotFoundError for anything that is not one.
@@ -360,7 +368,8 @@ class FolderStore:
             return []
         rescued: list[SavedImage] = []
         now = time.time()
-        for entry in os.scandir(self.root):
+        jobs = self.root / JOBS_FOLDER  # a job record's temporary file is never an image: only ever removed
+        for entry in [*os.scandir(self.root), *(os.scandir(jobs) if jobs.is_dir() else ())]:
             if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)):
                 continue
             if not entry.is_file(follow_symlinks=False):
@@ -402,6 +411,73 @@ class FolderStore:
                         logger.warning("no record for %s: %s", saved.name, describe_os_error(error))
             temp.unlink(missing_ok=True)
             return saved
+
+
+class FolderJobShelf:
+    """Job records as small files in a hidden folder: written whole (temporary file, fsync, then a name), a
+    created name never replaced (`os.link` refuses an existing name), read without following symlinks."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def create(self, name: str, data: bytes) -> bool:
+        target = self.folder / check_job_file_name(name)
+        temp = self._written(data)
+        try:
+            return _link_unless_taken(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+            fsync_folder(self.folder)
+
+    def replace(self, name: str, data: bytes) -> None:
+        target = self.folder / check_job_file_name(name)
+        temp = self._written(data)
+        try:
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        fsync_folder(self.folder)
+
+    def read(self, name: str) -> bytes:
+        try:
+            descriptor = os.open(self.folder / check_job_file_name(name), os.O_RDONLY | _NO_FOLLOW | _BINARY)
+        except (OSError, ValueError) as error:
+            raise FileNotFoundError(f"no job record named {name!r}") from error
+        with os.fdopen(descriptor, "rb") as handle:
+            return handle.read(MAX_SIDECAR_BYTES)
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return [entry.name for entry in os.scandir(self.folder) if not entry.name.startswith(".")]
+
+    def _written(self, data: bytes) -> Path:
+        """A hidden temporary file in the folder holding `data`, synced to disk."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = self.folder / f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        with open(temp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return temp
+
+
+def _link_unless_taken(temp: Path, target: Path) -> bool:
+    """Give `target` the bytes of `temp` unless `target` exists: True when this call made it."""
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
+        try:  # no hard links here (some network or FAT file systems): reserve the name, then fill it
+            with open(target, "xb"):
+                pass
+        except FileExistsError:
+            return False
+        os.replace(temp, target)
+    return True
 
 
 def _publish_without_overwriting(temp: Path, root: Path, stem: str, extension: str) -> Path:

@@ -21,6 +21,10 @@ RESOURCE_SCHEME = "siliconflow-image"
 RESOURCE_PREFIX = f"{RESOURCE_SCHEME}://images/"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
+JOBS_FOLDER = ".jobs"
+"""Where a store keeps its video jobs' records (a hidden folder or prefix: never an image, never a principal)."""
+_JOB_FILE = re.compile(r"^[0-9a-f]{32}\.[a-z0-9.-]{1,40}$")
+
 TEMP_SUFFIX = ".partial"
 """Ends the name of a file still being written; such a file is never an image (nor listed)."""
 
@@ -114,3 +118,11 @@ def newest_page(names_newest_first: list[str], *, before: str | None, limit: int
     names = names_newest_first if before is None else [name for name in names_newest_first if name < before]
     page = names[:limit]
     return page, (page[-1] if len(names) > limit else None)
+
+
+def check_job_file_name(name: str) -> str:
+    """`name` when it can be a job record's (`<32 hex>.<kind>`), else ValueError: nothing else is ever written
+    or read in the jobs folder, whatever a caller passes as a job id."""
+    if not _JOB_FILE.fullmatch(name):
+        raise ValueError(f"{name!r} is not a job record's name")
+    return name

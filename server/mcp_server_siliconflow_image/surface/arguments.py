@@ -117,7 +117,7 @@ PromptEnhancement = Annotated[
     Field(description="Let the provider rewrite the prompt for better results, where the model supports it."),
 ]
 CapabilityFilter = Annotated[
-    Literal["text-to-image", "image-to-image"] | None,
+    Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"] | None,
     Field(description="Only list models with this capability."),
 ]
 EditPrompt = Annotated[
@@ -148,4 +148,57 @@ InputImage = Annotated[str, Field(min_length=1, description=f"The image to edit:
 ExtraInputImage = Annotated[
     str | None,
     Field(description=f"Another input image for multi-image edit models (Qwen/Qwen-Image-Edit-2509): {_INPUT_FORMS}"),
+]
+
+VideoPrompt = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=8000,
+        description=(
+            "What the video should show, and how it moves: subject, action, camera, setting, style, e.g. "
+            '"a red fox trotting through fresh snow at dawn, slow tracking shot, soft golden light". With image, '
+            "describe the motion to give the picture."
+        ),
+    ),
+]
+VideoModel = Annotated[
+    str | None,
+    Field(
+        description=(
+            "Video model id: Wan-AI/Wan2.2-T2V-A14B (text-to-video, default) or Wan-AI/Wan2.2-I2V-A14B "
+            "(image-to-video; chosen by itself when image is given). Run list_models for all."
+        ),
+    ),
+]
+VideoSize = Annotated[
+    Literal["1280x720", "720x1280", "960x960"] | None,
+    Field(description="Frame size: 1280x720 (landscape, default), 720x1280 (portrait) or 960x960 (square)."),
+]
+VideoImage = Annotated[
+    str | None,
+    Field(description=f"Makes it image-to-video: the picture to animate (its first frame): {_INPUT_FORMS}"),
+]
+WAIT_DEFAULT_SECONDS = 45
+"""Below the 60 s many clients allow one tool call."""
+MAX_WAIT_SECONDS = 600
+Wait = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description=(
+            f"Seconds to wait for the video within this call, 0-{MAX_WAIT_SECONDS} (default {WAIT_DEFAULT_SECONDS}, "
+            "under most clients' time limit). 0 answers at once with the job; if it is not done in time, the result "
+            "is the job with status working, and get_video picks it up."
+        ),
+    ),
+]
+JobHandle = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="The job handle a generate_video result gave (its `job`, 32 hex digits).",
+    ),
 ]

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from mcp_server_siliconflow_image.context import CallContext
 
 
+DefaultFor = Literal["generate_image", "edit_image", "generate_video"]
+
+
 class ModelOut(BaseModel):
     id: str
     description: str
@@ -27,16 +30,18 @@ class ModelOut(BaseModel):
     known: bool = Field(
         description="False: the provider lists it but this server has no rules for it (still callable)."
     )
-    max_input_images: int | None = Field(description="Input images edit_image may send (image, image2, image3).")
+    max_input_images: int | None = Field(
+        description="Input images the model takes (edit_image: image, image2, image3; generate_video: image)."
+    )
     arguments: list[str] | None = Field(description="Optional arguments this model accepts; others are not sent.")
     recommended_sizes: list[str] | None
     aspect_ratios: dict[str, str] | None = Field(description="aspect_ratio value -> image_size it maps to.")
     defaults: dict[str, float] | None = Field(description="Values sent when the caller gives none.")
-    max_batch_size: int | None = Field(description="Images one call may ask for (batch_size).")
+    max_batch_size: int | None = Field(description="Images one call may ask for (batch_size); none for video.")
     native_batch: bool | None = Field(
         None, description="True: one request makes the whole batch; false: one request per image, in parallel."
     )
-    default_for: list[Literal["generate_image", "edit_image"]] = Field(default_factory=list)
+    default_for: list[DefaultFor] = Field(default_factory=list)
 
 
 class BalanceOut(BaseModel):
@@ -84,8 +89,13 @@ async def list_models_result(context: CallContext, capability: Capability | None
             else f"the provider's list could not be fetched ({looked_up.failure})"
         )
         note = f"Built-in catalog only: {reason}. The provider may offer more models."
+    defaults: dict[DefaultFor, str] = {
+        "generate_image": settings.default_model,
+        "edit_image": settings.edit_model,
+        "generate_video": settings.video_model,
+    }
     models = [
-        _model_out(entry, settings.default_model, settings.edit_model)
+        _model_out(entry, defaults)
         for entry in context.live.entries(live)
         if capability is None or capability in entry.capabilities
     ]
@@ -112,12 +122,8 @@ def _balance_out(account: Account | None) -> BalanceOut | None:
     )
 
 
-def _model_out(entry: DirectoryEntry, default_model: str, edit_model: str) -> ModelOut:
-    default_for: list[Literal["generate_image", "edit_image"]] = []
-    if entry.id == default_model:
-        default_for.append("generate_image")
-    if entry.id == edit_model:
-        default_for.append("edit_image")
+def _model_out(entry: DirectoryEntry, defaults: dict[DefaultFor, str]) -> ModelOut:
+    default_for = [tool for tool, model in defaults.items() if entry.id == model]
     info = entry.info
     if info is None:
         return ModelOut(
@@ -143,14 +149,14 @@ def _model_out(entry: DirectoryEntry, default_model: str, edit_model: str) -> Mo
         recommended_sizes=list(info.recommended_sizes),
         aspect_ratios=dict(info.family.aspect_ratios),
         defaults={name: float(value) for name, value in info.family.defaults.items()},
-        max_batch_size=MAX_BATCH_SIZE,
-        native_batch=info.family.native_batch,
+        max_batch_size=None if info.makes_video else MAX_BATCH_SIZE,
+        native_batch=None if info.makes_video else info.family.native_batch,
         default_for=default_for,
     )
 
 
 def _summary(result: ModelListResult) -> str:
-    heading = "Image models (live from the provider):" if result.source == "live" else "Image models (built-in):"
+    heading = "Models (live from the provider):" if result.source == "live" else "Models (built-in):"
     lines = [heading]
     for model in result.models:
         default = f" [default for {', '.join(model.default_for)}]" if model.default_for else ""

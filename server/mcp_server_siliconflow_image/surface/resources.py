@@ -1,4 +1,4 @@
-"""Saved images as MCP resources, so a client can fetch the full-size bytes behind each resource_link.
+"""Saved images (and videos) as MCP resources, so a client can fetch the full-size bytes behind each resource_link.
 
 URIs name files inside the image folder only (`siliconflow-image://images/<file name>`); they never
 reveal host paths and can never reach outside that folder. Over HTTP with named principals each URI
@@ -27,7 +27,7 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, Annotations, ListResources
 
 from mcp_server_siliconflow_image.context import CallContext
 from mcp_server_siliconflow_image.hosting.tenants import Caller, principal_of
-from mcp_server_siliconflow_image.imageformat import EXTENSIONS, mime_type_for
+from mcp_server_siliconflow_image.imageformat import EXTENSIONS, VIDEO_MIME_TYPE, mime_type_for
 from mcp_server_siliconflow_image.runtime import Runtime
 from mcp_server_siliconflow_image.stores.base import Store
 from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX, ListedImage
@@ -58,11 +58,12 @@ def _register_template(server: MCPServer[Any], runtime: Runtime, mime_type: str,
         except OSError as error:
             raise ResourceError(f"{name}.{extension} could not be read: {error.strerror or error}") from error
 
+    kind = "video" if mime_type == VIDEO_MIME_TYPE else "image"
     server.resource(
         RESOURCE_PREFIX + "{name}." + extension,
-        name=f"saved-{extension}-image",
-        title=f"Saved image ({extension.upper()})",
-        description="A full-size image this server generated and saved.",
+        name=f"saved-{extension}-{kind}",
+        title=f"Saved {kind} ({extension.upper()})",
+        description=f"A full-size {kind} this server generated and saved.",
         mime_type=mime_type,
     )(read_saved_image)
 
@@ -112,11 +113,13 @@ class RecentImagesListing:
 
 def _as_resource(image: ListedImage) -> Resource:
     modified = datetime.fromtimestamp(image.modified, UTC)
+    mime_type = mime_type_for(PurePath(image.name))
+    kind = "Video" if mime_type == VIDEO_MIME_TYPE else "Image"
     return Resource(
         name=image.name,
-        title=f"Image generated {modified:%Y-%m-%d %H:%M:%S} UTC",
+        title=f"{kind} generated {modified:%Y-%m-%d %H:%M:%S} UTC",
         uri=image.uri,
-        mime_type=mime_type_for(PurePath(image.name)),
+        mime_type=mime_type,
         size=image.size,
         annotations=Annotations(last_modified=modified.isoformat()),
     )

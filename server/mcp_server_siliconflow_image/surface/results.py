@@ -10,7 +10,7 @@ use resource links (older protocol versions, some presets) get the same facts in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
@@ -160,17 +160,24 @@ def summary_text(result: GenerationResult, verb: str = "Generated") -> str:
     return "\n".join(lines)
 
 
+def saved_file_facts(saved: SavedImage) -> dict[str, Any]:
+    """What every result says of a saved file (image or video): where it is, what it is, its size and digest."""
+    return {
+        "path": saved.location,
+        "uri": saved.uri,
+        "url": saved.url,
+        "mime_type": saved.mime_type,
+        "bytes": saved.size,
+        "sha256": saved.sha256,
+    }
+
+
 def _image_out(image: ShownImage) -> ImageOut:
     saved, inline = image.saved, image.inline
     return ImageOut(
-        path=saved.location,
-        uri=saved.uri,
-        url=saved.url,
-        mime_type=saved.mime_type,
+        **saved_file_facts(saved),
         width=saved.width,
         height=saved.height,
-        bytes=saved.size,
-        sha256=saved.sha256,
         inline="none" if inline is None else ("preview" if inline.is_preview else "original"),
         problem=image.problem,
         seed=image.made.seed if image.made else None,

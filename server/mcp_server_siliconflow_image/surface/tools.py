@@ -50,15 +50,15 @@ local file path, an https:// URL, or base64 / a data: URI (PNG, JPEG or WebP, up
 siliconflow-image:// URI of an earlier result works, also on a remote server. Returns the edited images like
 generate_image does."""
 
-LIST_DESCRIPTION = """List the image models you can use, with what each is for and what it accepts
+LIST_DESCRIPTION = """List the image and video models you can use, with what each is for and what it accepts
 (capabilities, arguments, recommended sizes and aspect ratios, defaults). Live from the provider when possible."""
 
 # Claude Code truncates tool output past MAX_MCP_OUTPUT_TOKENS unless the tool asks for more room.
-_LARGE_RESULT_META = {"anthropic/maxResultSizeChars": 500_000}
+LARGE_RESULT_META = {"anthropic/maxResultSizeChars": 500_000}
 
 
 def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMetadata]:
-    """Register the three tools; returns each one's argument model, for checking calls before they run."""
+    """Register the image tools; returns each one's argument model, for checking calls before they run."""
     structured = runtime.settings.structured_output
 
     async def generate_image(
@@ -119,7 +119,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         title="Generate image",
         description=GENERATE_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Generate image"}),
-        meta={**_LARGE_RESULT_META, **VIEW_TOOL_META},
+        meta={**LARGE_RESULT_META, **VIEW_TOOL_META},
         structured_output=structured,
     )
     server.add_tool(
@@ -127,14 +127,14 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         title="Edit image",
         description=EDIT_DESCRIPTION,
         annotations=generating.model_copy(update={"title": "Edit image"}),
-        meta={**_LARGE_RESULT_META, **VIEW_TOOL_META},
+        meta={**LARGE_RESULT_META, **VIEW_TOOL_META},
         structured_output=structured,
     )
     server.add_tool(
         readable_errors(list_models, runtime),
-        title="List image models",
+        title="List models",
         description=LIST_DESCRIPTION,
-        annotations=ToolAnnotations(title="List image models", read_only_hint=True, open_world_hint=True),
+        annotations=ToolAnnotations(title="List models", read_only_hint=True, open_world_hint=True),
         structured_output=structured,
     )
     tools: dict[str, Callable[..., Any]] = {

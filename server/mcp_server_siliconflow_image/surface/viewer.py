@@ -1,7 +1,8 @@
-"""The MCP Apps view of image results: one HTML document that hosts render beside the generating tools.
+"""The MCP Apps view of image and video results: one HTML document that hosts render beside the generating tools.
 
 Hosts that negotiate the `io.modelcontextprotocol/ui` extension (MCP Apps) render `VIEW_URI` in a
-sandboxed iframe when `generate_image` or `edit_image` runs, and hand it the call's arguments and result.
+sandboxed iframe when `generate_image`, `edit_image`, `generate_video` or `get_video` runs, and hand it the
+call's arguments and result.
 The view then reaches this server only through the host (`tools/call`, `resources/read`,
 `resources/list`), so it needs no network access of its own: its CSP names no domains at all.
 
@@ -40,7 +41,10 @@ def viewer_extension() -> Apps:
         view_html(),
         name="image-viewer",
         title="SiliconFlow image viewer",
-        description="Shows generated images as a grid, with their prompt, seed and size, and actions to refine them.",
+        description=(
+            "Shows generated images as a grid and videos as players, with their prompt, seed and size, the status "
+            "of a video job still being made, and actions to refine them."
+        ),
         csp=ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[], base_uri_domains=[]),
         prefers_border=True,
     )
