@@ -25,7 +25,7 @@ from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.external_tools import ClientRun, run_client
 from tests.helpers import ROOT, stdio_params
 
-TOOLS = ["edit_image", "generate_image", "list_models"]
+TOOLS = ["edit_image", "generate_image", "generate_video", "get_video", "list_models"]
 ARGUMENTS = {"prompt": "a paper crane", "seed": 5}
 
 
