@@ -107,6 +107,6 @@ async def test_the_standin_refuses_what_the_provider_refuses(
 async def test_the_live_list_knows_the_video_models_and_which_takes_an_image(
     standin: RunningStandIn, video_client: VideoClient
 ) -> None:
-    assert await video_client.list_model_ids("video") == [T2V, "Wan-AI/Wan2.2-I2V-A14B"]
-    assert await video_client.list_model_ids("video", "text-to-video") == [T2V]
-    assert T2V not in await video_client.list_model_ids("image")
+    assert await video_client.list_model_ids(kind="video") == [T2V, "Wan-AI/Wan2.2-I2V-A14B"]
+    assert await video_client.list_model_ids("text-to-video", kind="video") == [T2V]
+    assert T2V not in await video_client.list_model_ids("text-to-image")

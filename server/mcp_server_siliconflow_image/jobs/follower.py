@@ -11,6 +11,7 @@ as the link may live. How the job ended is written once (`<job>.outcome.json`), 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -95,7 +96,7 @@ async def follow_job(job: Job) -> None:
 async def _follow(job: Job) -> None:
     if await _adopt_outcome(job):
         return
-    for asked in range(10**9):
+    for asked in itertools.count():
         if _age(job.record) > GIVE_UP_AFTER:
             await _finish(job, _failure(job, f"the provider had not finished it after {GIVE_UP_AFTER}; gave up"))
             return
@@ -163,7 +164,7 @@ async def _deliver(job: Job, status: VideoStatus) -> None:
     if claim is None:
         return  # another follower delivered it
     started = time.monotonic()
-    for attempt in range(10**9):
+    for attempt in itertools.count():
         await _update(job, message="downloading the video")
         try:
             outcome = await save_video(job.context, job.record, status)

@@ -343,7 +343,7 @@ class ProviderClient:
         outputs, notes = _as_many_as_asked(parsed.outputs, images)
         return ImagesAnswer(outputs, parsed.seed, inference, notes, trace_id)
 
-    async def list_model_ids(self, kind: str = "image", sub_type: str | None = None) -> list[str]:
+    async def list_model_ids(self, sub_type: str | None = None, *, kind: str = "image") -> list[str]:
         """Ids of the provider's models of one type (`image`, `video`), and of one sub-type if given."""
         filters = {"type": kind} | ({"sub_type": sub_type} if sub_type is not None else {})
         listing = await self._get_once("/models", ModelListAnswer, "model list", **filters)

@@ -195,14 +195,14 @@ async def _fetch_live(provider: ProviderClient) -> LiveModels:
 
     async def fetch(sub_type: Capability) -> None:
         try:
-            for model_id in await provider.list_model_ids("image", sub_type):
+            for model_id in await provider.list_model_ids(sub_type):
                 found.setdefault(model_id, []).append(sub_type)
         except ProviderError as error:
             errors.append(error)
 
     async def fetch_videos(sub_type: Capability | None) -> None:
         try:
-            videos[sub_type] = await provider.list_model_ids("video", sub_type)
+            videos[sub_type] = await provider.list_model_ids(sub_type, kind="video")
         except ProviderError as error:  # a gateway without video: its image models are still known
             logger.info("the provider's video models are unknown: %s", error)
 
