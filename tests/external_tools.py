@@ -75,7 +75,9 @@ def install(command: list[str], what: str, seconds: int = INSTALL_SECONDS) -> No
 @contextmanager
 def one_installer(name: str) -> Iterator[None]:
     """Hold `.cache/<name>.lock` while installing: test runs of several checkouts share one `.cache/`."""
-    CACHE.mkdir(parents=True, exist_ok=True)
+    # resolve(): a `.cache` that links to another checkout's cache which is gone (cleaned) gets that folder back,
+    # instead of a FileExistsError about the link itself
+    CACHE.resolve().mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"{name}.lock", "w") as lock:
         try:
             import fcntl
