@@ -74,9 +74,21 @@ def install_peer() -> Peer:
 
 
 def install_typescript_client() -> TypeScriptClient:
-    """Install the pinned MCP TypeScript SDK into `.cache/ts-sdk` (once), or say why it is unavailable."""
-    reason = _npm_install(TS_SDK_PACKAGE, TS_SDK_PREFIX, TS_SDK_ROOT / "dist" / "esm" / "client" / "stdio.js")
-    node = shutil.which("node")
-    if reason is not None or node is None:
-        return TypeScriptClient(None, None, reason or "Node.js not installed")
-    return TypeScriptClient(node, TS_SDK_ROOT)
+    """Install the pinned MCP TypeScript SDK into `.cache/ts-sdk` (once), or say why it is unavailable.
+
+    An install that no longer loads (a dependency gone from a shared cache) is made again, once."""
+    for attempt in range(2):
+        reason = _npm_install(TS_SDK_PACKAGE, TS_SDK_PREFIX, TS_SDK_ROOT / "dist" / "esm" / "client" / "stdio.js")
+        node = shutil.which("node")
+        if reason is not None or node is None:
+            return TypeScriptClient(None, None, reason or "Node.js not installed")
+        client = (TS_SDK_ROOT / "dist" / "esm" / "client" / "index.js").as_uri()
+        loads = subprocess.run(
+            [node, "--input-type=module", "-e", f"await import({client!r})"], capture_output=True, text=True
+        )
+        if loads.returncode == 0:
+            return TypeScriptClient(node, TS_SDK_ROOT)
+        if attempt == 0:
+            shutil.rmtree(TS_SDK_PREFIX, ignore_errors=True)
+    last_line = (loads.stderr.strip().splitlines() or ["no output"])[-1]
+    return TypeScriptClient(None, None, f"{TS_SDK_PACKAGE} does not load: {last_line[:120]}")

@@ -293,3 +293,23 @@ async def test_a_decoder_that_breaks_costs_at_most_the_preview_never_the_saved_i
     [image] = large["images"]
     assert image["sha256"] == hashlib.sha256(Path(image["path"]).read_bytes()).hexdigest()
     assert image["inline"] == "none" and "failed unexpectedly" in image["problem"]
+
+
+def test_no_thread_to_be_had_costs_the_head_start_not_the_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_start = threading.Thread.start
+
+    def exhausted(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(arriving_module, "_threads", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(threading.Thread, "start", exhausted)
+    data = photo_png((64, 64), seed=1)
+    arriving, upload = arrive(tmp_path, data, [1000])
+    assert arriving.given_up and arriving.decoded().picture is None and arriving.sha256() is None
+    assert upload.read_all() == data
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    later = ArrivingImage(FolderStore(tmp_path).pending())
+    assert not later.given_up  # the slot it could not use was given back
+    later.abandon()

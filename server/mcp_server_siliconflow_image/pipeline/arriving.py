@@ -224,12 +224,18 @@ class ArrivingImage:
         self._decoded = Decoded()
         self._done = threading.Event()
         self._threads = _threads
-        self._working = self._threads.acquire(blocking=False)
-        if self._working:
-            threading.Thread(target=self._work, name="decode-as-it-arrives", daemon=True).start()
-        else:  # MAX_THREADS images are being decoded already: this one goes the ordinary way
+        self._working = self._threads.acquire(blocking=False) and self._start_thread()
+        if not self._working:  # MAX_THREADS images are being decoded already: this one goes the ordinary way
             self._bytes.abandon()
             self._done.set()
+
+    def _start_thread(self) -> bool:
+        try:
+            threading.Thread(target=self._work, name="decode-as-it-arrives", daemon=True).start()
+        except RuntimeError:  # no thread to be had: the head start is not worth failing the download for
+            self._threads.release()
+            return False
+        return True
 
     @property
     def size(self) -> int:
