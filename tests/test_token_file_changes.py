@@ -86,7 +86,13 @@ async def test_a_revocation_takes_effect_even_when_the_same_edit_has_a_typo(
 
     assert revoked == 401, "a token removed from the file must stop working on the next request"
     assert typo == 401
-    assert [tool.name for tool in bobs_tools.tools] == ["generate_image", "edit_image", "list_models", "generate_video", "get_video"]
+    assert [tool.name for tool in bobs_tools.tools] == [
+        "generate_image",
+        "edit_image",
+        "list_models",
+        "generate_video",
+        "get_video",
+    ]
     refusal = next(record.getMessage() for record in caplog.records if record.levelno == logging.ERROR)
     assert "line 2" in refusal and "at least 16 characters" in refusal and "tooshort" not in caplog.text
 
