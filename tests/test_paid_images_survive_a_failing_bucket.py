@@ -23,7 +23,7 @@ from mcp_types import CallToolResult, ImageContent
 from mcp_server_siliconflow_image.app import build_server
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.settings import Settings
-from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
+from mcp_server_siliconflow_image.standin import RunningStandIn, StandInState, render_image
 from mcp_server_siliconflow_image.stores import bucket
 from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX
 from tests.helpers import blob_bytes, bucket_objects, first_text, structured_images, wait_event
@@ -59,7 +59,9 @@ def notes_of(result: CallToolResult) -> str:
 
 
 def provider_bytes(prompt: str, seed: int, count: int) -> list[bytes]:
-    return [render_image("pattern", prompt, seed, (1024, 1024), index)[0] for index in range(1, count + 1)]
+    """What a stand-in of the default image kind serves for this prompt and seed."""
+    kind = StandInState().image_kind
+    return [render_image(kind, prompt, seed, (1024, 1024), index)[0] for index in range(1, count + 1)]
 
 
 def name_of(image: dict[str, object]) -> str:
