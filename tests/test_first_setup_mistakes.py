@@ -7,7 +7,9 @@ flags after the subcommand, a closed stdin, images from before `~/Pictures` exis
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import shutil
 import socket
@@ -20,6 +22,7 @@ from mcp import Client
 
 from mcp_server_siliconflow_image.credentials import refused_key_advice
 from mcp_server_siliconflow_image.httpclient import NAME_UNKNOWN, unreachable_address
+from mcp_server_siliconflow_image.settings import Settings
 from mcp_server_siliconflow_image.standin import RunningStandIn, render_image
 from tests.helpers import (
     API_KEY,
@@ -78,8 +81,20 @@ async def test_nothing_listening_on_loopback_is_a_setting_error_answered_after_a
     text = first_text(result)
     assert result.is_error and f"nothing listens at 127.0.0.1:{port} (connection refused)" in text
     assert "SILICONFLOW_BASE_URL" in text and "https://api.siliconflow.cn/v1" in text
-    waits = [int(message.split(" in ")[-1].removesuffix(" s")) for message in messages if "retrying" in message]
-    assert len(waits) <= 2 and sum(waits) <= 3  # the retries' waits fit in a few seconds
+    assert len([message for message in messages if "retrying" in message]) <= 3  # a retry and its heartbeats at most
+
+
+async def test_a_refused_local_address_is_tried_again_for_a_few_seconds_only(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the real backoff (1 s, 2 s, 4 s …), a passing failure gets 4 retries over 15-20 s; a refused local
+    address only the retries whose waits end within 3 s."""
+    refused = dataclasses.replace(settings, base_url=f"http://127.0.0.1:{unused_port()}/v1", retry_base_delay=1.0)
+    with caplog.at_level(logging.INFO, logger="mcp_server_siliconflow_image.provider.client"):
+        result = await generate(refused)
+    retries = [record for record in caplog.records if "retrying in" in record.getMessage()]
+    assert result.is_error and "nothing listens at 127.0.0.1:" in first_text(result)
+    assert 1 <= len(retries) <= 2
 
 
 def resolver_says_names_do_not_exist() -> bool:
