@@ -87,6 +87,7 @@ class ArrivingBytes(io.RawIOBase):
     # The event loop's side.
 
     def feed(self, chunk: bytes) -> None:
+        chunk = bytes(chunk)  # kept, so never a buffer its writer may reuse (bytes themselves are not copied)
         with self._arrived:
             if self._abandoned:
                 return
