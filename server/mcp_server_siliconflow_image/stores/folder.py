@@ -148,7 +148,6 @@ class PendingImage:
         self.size = 0
         self.head = bytearray()
         self._written_back, self._written_back_at = 0, time.monotonic()
-        self._written_back_at = time.monotonic()
         self._writing_back: threading.Thread | None = None
 
     def __enter__(self) -> PendingImage:
