@@ -120,7 +120,7 @@ def test_a_large_image_is_synced_in_the_background_as_it_arrives_and_whole_befor
     pending = storage.FolderStore(tmp_path).pending()
     for at in range(0, len(data), 64 * 1024):
         pending.write(data[at : at + 64 * 1024])
-        time.sleep(0.001)  # a download: the bytes come over time
+        time.sleep(0.002)  # a download over a real network: the bytes come over time
     saved = pending.publish(identify(data), seed=1, index=1)
     for thread in threading.enumerate():
         if thread.name == "write-back":

@@ -87,6 +87,7 @@ class ArrivingBytes(io.RawIOBase):
     # The event loop's side.
 
     def feed(self, chunk: bytes) -> None:
+        chunk = bytes(chunk)  # kept, so never a buffer its writer may reuse (bytes themselves are not copied)
         with self._arrived:
             if self._abandoned:
                 return
@@ -144,23 +145,36 @@ class ArrivingBytes(io.RawIOBase):
         self._position = offset
         return offset
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to `size` bytes from the current position (all of them: `size` < 0), waiting until they have
+        arrived or the bytes end. A read that one chunk holds whole is that chunk itself, not a copy
+        (Pillow reads PNG data 64 KB at a time, as downloads mostly arrive)."""
+        if size is None or size < 0:
+            self._wait_for(lambda: self._ended)
+            size = max(0, self._size - self._position)
+        end = self._position + size
+        self._wait_for(lambda: self._ended or self._size >= end)
+        with self._arrived:
+            chunks, starts, arrived = self._chunks, self._starts, self._size
+        pieces = []
+        index = max(0, bisect.bisect_right(starts, self._position) - 1)
+        while self._position < min(end, arrived) and index < len(chunks):
+            offset = self._position - starts[index]
+            piece = chunks[index][offset : offset + end - self._position]
+            pieces.append(piece)
+            self._position += len(piece)
+            index += 1
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
     def readinto(self, target: WriteableBuffer) -> int:
         """Fill `target` from the current position, waiting until it can be filled or the bytes end."""
         view = memoryview(target).cast("B")
-        wanted = len(view)
-        self._wait_for(lambda: self._ended or self._size >= self._position + wanted)
-        with self._arrived:
-            chunks, starts, size = self._chunks, self._starts, self._size
-        copied = 0
-        index = max(0, bisect.bisect_right(starts, self._position) - 1)
-        while copied < wanted and self._position < size and index < len(chunks):
-            offset = self._position - starts[index]
-            piece = chunks[index][offset : offset + wanted - copied]
-            view[copied : copied + len(piece)] = piece
-            copied += len(piece)
-            self._position += len(piece)
-            index += 1
-        return copied
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
 
     def _wait_for(self, ready: Callable[[], bool]) -> None:
         """Hash what has arrived, then wait until `ready()`; AbandonedError when the bytes are thrown away."""

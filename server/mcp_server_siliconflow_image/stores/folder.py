@@ -47,8 +47,10 @@ except ImportError:  # Windows: no advisory locks; stale files are then told apa
 logger = logging.getLogger(__name__)
 
 WRITE_BACK_BYTES = 1024 * 1024
-"""While an image downloads, each megabyte written is synced in the background, so the fsync after its last
-byte has about a megabyte left to write, not the whole file (2.5 MB at 20 MB/s: 12 -> 7 ms median here)."""
+WRITE_BACK_SECONDS = 0.02
+"""While an image downloads over a real network, each megabyte written is synced in the background, so the
+fsync after its last byte has about a megabyte left to write, not the whole file (2.5 MB at 20 MB/s: 12 -> 7 ms
+median here). Not more often than this: a download at loopback speed is over before a sync could help."""
 STALE_PARTIAL_SECONDS = 3600.0
 """A temporary file untouched this long belongs to no live download (each has a far shorter time limit)."""
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -147,7 +149,7 @@ class PendingImage:
         _lock(self._handle)
         self.size = 0
         self.head = bytearray()
-        self._written_back = 0
+        self._written_back, self._written_back_at = 0, time.monotonic()
         self._writing_back: threading.Thread | None = None
 
     def __enter__(self) -> PendingImage:
@@ -172,9 +174,12 @@ class PendingImage:
         fsync (Linux reports a write-back error once per open file description), and a file closed
         meanwhile is simply not synced by it.
         """
+        now = time.monotonic()
+        if now - self._written_back_at < WRITE_BACK_SECONDS:
+            return
         if self._writing_back is not None and self._writing_back.is_alive():
             return
-        self._written_back = self.size
+        self._written_back, self._written_back_at = self.size, now
         self._writing_back = threading.Thread(target=_sync_quietly, args=(self.temp,), name="write-back", daemon=True)
         self._writing_back.start()
 
@@ -184,7 +189,7 @@ class PendingImage:
         self._handle.truncate()
         self.size = 0
         self.head = bytearray()
-        self._written_back = 0
+        self._written_back, self._written_back_at = 0, time.monotonic()
 
     def tail(self, length: int) -> bytes:
         self._handle.flush()
