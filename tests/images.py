@@ -8,6 +8,8 @@ import zlib
 
 from PIL import Image
 
+from mcp_server_siliconflow_image.pipeline import previews
+
 
 def encode(image_format: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
     colour = (200, 30, 90, 128) if mode == "RGBA" else (200, 30, 90)
@@ -83,3 +85,15 @@ def handmade_png(
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def libjpeg_with_restarts(data: bytes, quality: int = 80) -> bytes:
+    """What libjpeg itself makes of the whole picture with a restart marker every band of
+    pipeline/bands.py: what a preview encoded band by band while it downloaded must be, byte for byte."""
+    with Image.open(io.BytesIO(data)) as picture:
+        buffer = io.BytesIO()
+        restart_rows = previews.BAND_ROWS // 16
+        picture.convert("RGB").save(
+            buffer, format="JPEG", quality=quality, subsampling=2, restart_marker_rows=restart_rows
+        )
+        return buffer.getvalue()

@@ -26,11 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mcp_server_siliconflow_image.pipeline.previews import UndecodableImageError, decode_picture
+from mcp_server_siliconflow_image.pipeline import bands
+from mcp_server_siliconflow_image.pipeline.previews import (
+    PREVIEW_QUALITIES,
+    InlineImage,
+    UndecodableImageError,
+    decode_picture,
+    preview_factor,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
     from PIL.Image import Image as PILImage
+    from PIL.ImageFile import ImageFile
 
     from mcp_server_siliconflow_image.stores.base import Upload
 
@@ -58,6 +66,8 @@ class Decoded:
 
     picture: PILImage | None = None
     problem: str | None = None
+    preview: InlineImage | None = None
+    """Its preview, made band by band as it decoded (pipeline/bands.py), when it could be."""
     """Why the picture cannot be decoded (the bytes are not a picture Pillow reads); None when it was, or
     when it was not tried (given up, abandoned): then it is decoded after the download, as before."""
 
@@ -83,6 +93,9 @@ class ArrivingBytes(io.RawIOBase):
         self._sha256: str | None = None
         self._hashing = threading.Lock()
         self._arrived = threading.Condition()
+        self.on_idle: Callable[[], None] | None = None
+        """Called on the reader's thread when a read has to wait for bytes (the decoder is between reads):
+        work done there costs no time, only CPU the download leaves idle."""
 
     # The event loop's side.
 
@@ -153,6 +166,8 @@ class ArrivingBytes(io.RawIOBase):
             self._wait_for(lambda: self._ended)
             size = max(0, self._size - self._position)
         end = self._position + size
+        if self.on_idle is not None and not self._ended and self._size < end:
+            self.on_idle()  # the bytes are not here yet: a moment the reader's thread would only wait
         self._wait_for(lambda: self._ended or self._size >= end)
         with self._arrived:
             chunks, starts, arrived = self._chunks, self._starts, self._size
@@ -230,10 +245,12 @@ class ArrivingImage:
     `end()`, `sha256()` and `decoded()` wait for what the thread did.
     """
 
-    def __init__(self, upload: Upload, *, decode: bool = True) -> None:
-        """`decode=False`: only hash (nothing will be shown inline, so no picture is needed)."""
+    def __init__(self, upload: Upload, *, decode: bool = True, preview_budget: int = 0) -> None:
+        """`decode=False`: only hash (nothing will be shown inline, so no picture is needed).
+        `preview_budget`: base64 characters its preview may take; > 0: make the preview on the way too."""
         self._upload = upload
         self._decode = decode
+        self._preview_budget = preview_budget
         self._bytes = ArrivingBytes()
         self._decoded = Decoded()
         self._done = threading.Event()
@@ -312,7 +329,10 @@ class ArrivingImage:
             while True:
                 attempt = self._bytes
                 try:
-                    self._decoded = _decode_and_hash(attempt) if self._decode else _hash_only(attempt)
+                    if self._decode:
+                        self._decoded = _decode_and_hash(attempt, self._preview_budget)
+                    else:
+                        self._decoded = _hash_only(attempt)
                 except AbandonedError:
                     if attempt is not self._bytes:
                         continue  # a retried download: start over on its bytes
@@ -329,12 +349,29 @@ def _hash_only(arriving: ArrivingBytes) -> Decoded:
     return Decoded()
 
 
-def _decode_and_hash(arriving: ArrivingBytes) -> Decoded:
-    """On the image's thread: Pillow decodes while the bytes arrive, then the rest is hashed."""
+def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
+    """On the image's thread: Pillow decodes while the bytes arrive (and the preview is encoded band by band
+    behind it, where it can be), then the rest is hashed."""
+    follower: bands.Follower | None = None
+
+    def follow(opened: ImageFile) -> None:
+        nonlocal follower
+        if preview_budget <= 0 or not bands.follows(opened) or preview_factor(opened.width, opened.height) != 1:
+            return
+        try:
+            follower = bands.Follower(opened, PREVIEW_QUALITIES[0], preview_budget)
+        except Exception:  # the head start only: Pillow decodes into memory of its own
+            logger.exception("following a picture's decoding failed")
+            return
+        arriving.on_idle = follower.on_idle
+
     try:
-        picture = decode_picture(arriving)
+        picture = decode_picture(arriving, follow)
     except UndecodableImageError as error:
         arriving.drain()
         return Decoded(None, str(error))
+    finally:
+        arriving.on_idle = None
     arriving.drain()
-    return Decoded(picture)
+    preview = follower.finish(picture) if follower is not None else None
+    return Decoded(picture, preview=preview)

@@ -26,7 +26,13 @@ from mcp_server_siliconflow_image.context import CallContext
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, base64_length, identify
 from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
 from mcp_server_siliconflow_image.pipeline.fanout import Batch, MadeImage, request_batch
-from mcp_server_siliconflow_image.pipeline.previews import InlineImage, InlinePlan, UndecodableImageError, inline_for
+from mcp_server_siliconflow_image.pipeline.previews import (
+    InlineImage,
+    InlinePlan,
+    UndecodableImageError,
+    inline_budget_per_image,
+    inline_for,
+)
 from mcp_server_siliconflow_image.pipeline.progress import ProgressReporter
 from mcp_server_siliconflow_image.pipeline.request import INPUT_IMAGE_FIELDS, ProviderRequest
 from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
@@ -170,7 +176,8 @@ async def _receive_all(
         pending: Upload | None = None
         try:
             pending = unpublished.enter_context(context.store.pending())
-            arriving = ArrivingImage(pending, decode=inline_budget > 0)
+            preview_budget = inline_budget_per_image(inline_budget, len(outputs))
+            arriving = ArrivingImage(pending, decode=inline_budget > 0, preview_budget=preview_budget)
             try:
                 await provider.fetch_image(made.output, arriving)
             except BaseException:
@@ -288,7 +295,7 @@ def _inline_copy(item: _Received, plan: InlinePlan) -> InlineImage | None:
         raise UndecodableImageError(decoded.problem)
     if decoded.picture is None and not item.data:
         raise UndecodableImageError("decoding it failed unexpectedly (the server's log says why)")
-    return inline_for(item.data, item.image, plan, decoded.picture)
+    return inline_for(item.data, item.image, plan, decoded.picture, decoded.preview)
 
 
 def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> FailedImageOut:

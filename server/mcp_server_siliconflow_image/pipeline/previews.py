@@ -16,7 +16,10 @@ from typing import IO, TYPE_CHECKING, cast
 from mcp_server_siliconflow_image.imageformat import ImageFormat, NotAnImageError, base64_length, identify
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PIL.Image import Image as PILImage
+    from PIL.ImageFile import ImageFile
 
 MAX_INLINE_SIDE = 8000
 """The Claude API rejects images over 8000 px on a side."""
@@ -31,6 +34,14 @@ would throw away detail a model keeps, and a fractional resize costs more than i
 MIN_PREVIEW_SIDE = 32
 PROBE_SIDE = 256
 PREVIEW_QUALITIES = (80, 60)
+SUBSAMPLING = 2
+"""4:2:0 chroma, what Pillow uses for RGB at these qualities anyway: named, because bands depend on it."""
+BAND_ROWS = 64
+"""Rows per band of a preview encoded while its picture downloads (pipeline/bands.py): four MCU rows of a
+4:2:0 JPEG (16 rows each), so bands meet on MCU boundaries. A 1024-row picture is 16 bands; the last one
+(~0.5 ms to encode) is what is left after the last byte."""
+RESTART_ROWS = BAND_ROWS // 16
+"""Every preview has a restart marker after each band's MCU rows, however it was made."""
 SAMPLE_TILES = 4
 SAMPLE_TILE_SIDE = 64
 PREDICTION_SLACK = 0.97
@@ -83,13 +94,19 @@ class InlinePlan:
 
 
 def inline_for(
-    data: bytes, image: ImageFormat, plan: InlinePlan, picture: PILImage | None = None
+    data: bytes,
+    image: ImageFormat,
+    plan: InlinePlan,
+    picture: PILImage | None = None,
+    preview: InlineImage | None = None,
 ) -> InlineImage | None:
     """The image block's content for one image: the original when the plan allows, else a preview.
 
     `picture` is the image already decoded (while it downloaded, see pipeline/arriving.py); without it,
-    `data` is decoded here. Raises UndecodableImageError rather than send bytes the client cannot decode:
-    one undecodable image block makes the Claude API refuse the whole conversation turn, not just the picture.
+    `data` is decoded here. `preview` is the preview made while it downloaded (pipeline/bands.py), if one
+    was; it is shown when it fits this plan.
+    Raises UndecodableImageError rather than send bytes the client cannot decode: one undecodable image
+    block makes the Claude API refuse the whole conversation turn, not just the picture.
     """
     if plan.budget <= 0:
         return None
@@ -98,6 +115,8 @@ def inline_for(
         if picture is None:
             decode_picture(data)
         return original_inline(data, image.mime_type, image.width, image.height)
+    if preview is not None and len(preview.data_base64) <= plan.share:
+        return preview
     return make_preview(data, plan.share, picture)
 
 
@@ -126,11 +145,12 @@ def _check_header(file: IO[bytes]) -> None:
     _check_decodable_size(declared.width, declared.height)
 
 
-def decode_picture(source: bytes | io.RawIOBase) -> PILImage:
+def decode_picture(source: bytes | io.RawIOBase, before_load: Callable[[ImageFile], None] | None = None) -> PILImage:
     """The decoded picture, flattened to RGB, from image bytes or a file of them (read as Pillow reads).
 
     UndecodableImageError for broken pixel data behind a valid header, and for pictures over
-    MAX_DECODE_PIXELS (refused from the header, before any pixel is decoded).
+    MAX_DECODE_PIXELS (refused from the header, before any pixel is decoded). `before_load` is given the
+    opened picture before its pixels are decoded (to follow the decoding: pipeline/bands.py).
     """
     from PIL import Image  # Pillow is only needed here, and importing it costs start-up time.
 
@@ -140,6 +160,8 @@ def decode_picture(source: bytes | io.RawIOBase) -> PILImage:
     try:
         with Image.open(file, formats=DECODED_FORMATS) as opened:
             _check_decodable_size(opened.width, opened.height)
+            if before_load is not None:
+                before_load(opened)
             opened.load()
             return _flatten_to_rgb(opened)
     except UndecodableImageError:
@@ -163,8 +185,7 @@ def make_preview(data: bytes, budget: int, picture: PILImage | None = None) -> I
         return None
     target = budget * 3 // 4  # raw bytes whose base64 fits the budget
     longest = max(source.size)
-    nearest_to_kept = round(math.sqrt(source.width * source.height / PREVIEW_PIXELS))
-    factor = max(1, math.ceil(longest / MAX_PREVIEW_SIDE), nearest_to_kept)
+    factor = preview_factor(source.width, source.height)
     sizes = _SampleSizes(factor, source.reduce(factor) if factor > 1 else source)
     predicted = sizes.predicted(factor, sizes.first, PREVIEW_QUALITIES[0])
     if predicted is None or predicted > target:  # a smaller size is needed: a small probe says from where
@@ -184,6 +205,12 @@ def make_preview(data: bytes, budget: int, picture: PILImage | None = None) -> I
                 data_base64 = base64.b64encode(encoded).decode("ascii")
                 return InlineImage(data_base64, "image/jpeg", scaled.width, scaled.height, is_preview=True)
     return None
+
+
+def preview_factor(width: int, height: int) -> int:
+    """The whole factor a preview of a `width` x `height` picture is first tried at (1: full size)."""
+    nearest_to_kept = round(math.sqrt(width * height / PREVIEW_PIXELS))
+    return max(1, math.ceil(max(width, height) / MAX_PREVIEW_SIDE), nearest_to_kept)
 
 
 class _SampleSizes:
@@ -234,8 +261,10 @@ def _sample_tiles(image: PILImage) -> PILImage | None:
 
 
 def _jpeg(image: PILImage, quality: int) -> bytes:
+    """A preview JPEG as pipeline/bands.py makes one band by band while a picture downloads (4:2:0, a
+    restart marker every band), so a picture's preview is the same bytes whichever way it was made."""
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
+    image.save(buffer, format="JPEG", quality=quality, subsampling=SUBSAMPLING, restart_marker_rows=RESTART_ROWS)
     return buffer.getvalue()
 
 

@@ -142,7 +142,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> dict[str, FuncMe
         "edit_image": edit_image,
         "list_models": list_models,
     }
-    return {name: func_metadata(tool, skip_names=["ctx"]) for name, tool in tools.items()}
+    return {name: func_metadata(tool, skip_names=["ctx"], structured_output=False) for name, tool in tools.items()}
 
 
 async def run_generation(runtime: Runtime, call: ToolCall, ctx: Context | None) -> CallToolResult:

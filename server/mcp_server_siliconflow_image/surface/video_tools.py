@@ -115,7 +115,7 @@ def register_video_tools(server: MCPServer[Any], runtime: Runtime, board: JobBoa
             structured_output=structured,
         )
     return {
-        name: func_metadata(tool, skip_names=["ctx"])
+        name: func_metadata(tool, skip_names=["ctx"], structured_output=False)
         for name, tool in (("generate_video", generate_video), ("get_video", get_video))
     }
 

@@ -1,0 +1,174 @@
+"""A photo's preview is encoded band by band while it downloads: after its last byte only the last band is
+left, and the preview is exactly libjpeg's JPEG of the picture (with a restart marker every band), or, when it
+cannot be made that way, the preview the picture always had."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from mcp_server_siliconflow_image.imageformat import identify
+from mcp_server_siliconflow_image.pipeline import bands
+from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
+from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, inline_for
+from mcp_server_siliconflow_image.standin.pictures import noise_png, photo_png
+from mcp_server_siliconflow_image.stores.folder import FolderStore
+from tests.images import handmade_png, libjpeg_with_restarts
+
+BUDGET = 900_000  # base64 characters: Claude Desktop's share for one image
+
+
+def preview_jpeg(arriving: ArrivingImage) -> bytes | None:
+    """The preview made while the picture arrived, as the JPEG bytes a client gets."""
+    preview = arriving.decoded().preview
+    return None if preview is None else base64.b64decode(preview.data_base64)
+
+
+def arrive(tmp_path: Path, data: bytes, chunk: int, budget: int = BUDGET) -> ArrivingImage:
+    arriving = ArrivingImage(FolderStore(tmp_path).pending(), preview_budget=budget)
+    arriving.restart()
+    for start in range(0, len(data), chunk):
+        arriving.write(data[start : start + chunk])
+    arriving.end()
+    return arriving
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(1024, 1024), (1000, 777), (1328, 1328), (40, 200), (513, 65)],
+    ids=["1024 square", "height no multiple of 16", "1.76 megapixels", "narrower than an MCU row", "two bands"],
+)
+@pytest.mark.parametrize("chunk", [4096, 65536])
+def test_the_preview_is_libjpegs_own_jpeg_of_the_picture(size: tuple[int, int], chunk: int, tmp_path: Path) -> None:
+    data = photo_png(size, seed=5)
+    preview = preview_jpeg(arrive(tmp_path, data, chunk))
+    assert preview is not None and preview == libjpeg_with_restarts(data)
+    with Image.open(io.BytesIO(preview)) as shown:
+        shown.load()
+        assert (shown.format, shown.size) == ("JPEG", size)
+
+
+@settings(max_examples=25, deadline=None)
+@given(chunk=st.integers(min_value=1, max_value=70_000))
+def test_wherever_the_chunks_break_the_preview_is_the_same(
+    chunk: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = photo_png((300, 260), seed=6)
+    assert preview_jpeg(arrive(tmp_path_factory.mktemp("bands"), data, chunk)) == libjpeg_with_restarts(data)
+
+
+def test_every_band_but_the_last_is_encoded_before_the_last_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = photo_png((512, 1000), seed=7)  # 15 whole bands of 64 rows, then 40 rows
+    download_over = threading.Event()
+    encoded: list[bool] = []  # for each band: whether the download was over when it was encoded
+    encode_band = bands.BandedJpeg._encode_band
+
+    def counted(self: bands.BandedJpeg, bottom: int) -> None:
+        encoded.append(download_over.is_set())
+        encode_band(self, bottom)
+
+    monkeypatch.setattr(bands.BandedJpeg, "_encode_band", counted)
+    arriving = ArrivingImage(FolderStore(tmp_path).pending(), preview_budget=BUDGET)
+    arriving.restart()
+    arriving.write(data[:-12])  # every pixel's bytes, not yet the file's end
+    deadline = time.monotonic() + 30
+    while len(encoded) < 15 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    download_over.set()
+    arriving.write(data[-12:])
+    arriving.end()
+    assert preview_jpeg(arriving) == libjpeg_with_restarts(data)
+    assert encoded == [False] * 15 + [True]
+
+
+NOT_FOLLOWED = {
+    "RGBA": handmade_png((300, 200), colour_type=6, bit_depth=8),
+    "interlaced RGB": handmade_png((300, 200), colour_type=2, bit_depth=8, interlaced=True),
+    "16-bit RGB": handmade_png((300, 200), colour_type=2, bit_depth=16),
+    "palette": handmade_png((300, 200), colour_type=3, bit_depth=8, palette=bytes(range(48)) * 16),
+    "grey": handmade_png((300, 200), colour_type=0, bit_depth=8),
+    "2048 square (previewed at half size)": photo_png((2048, 2048), seed=1),
+}
+
+
+@pytest.mark.parametrize("name", list(NOT_FOLLOWED))
+def test_pictures_not_followed_get_the_preview_they_always_had(name: str, tmp_path: Path) -> None:
+    data = NOT_FOLLOWED[name]
+    decoded = arrive(tmp_path, data, 8192).decoded()
+    assert decoded.picture is not None and decoded.preview is None
+    plan = InlinePlan.for_batch([len(data)], 4000)  # small enough that the original never fits
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and shown == inline_for(data, identify(data), plan)
+
+
+def test_a_preview_heading_over_its_budget_at_full_size_goes_on_at_half_size(tmp_path: Path) -> None:
+    """A photo in a batch of four: its full-size preview would take ~380 KB of a 225 KB share."""
+    data = photo_png((1024, 1024), seed=9)
+    share = 225_000
+    arriving = arrive(tmp_path, data, 65536, budget=share)
+    preview = arriving.decoded().preview
+    assert preview is not None and (preview.width, preview.height) == (512, 512)
+    assert len(preview.data_base64) <= share
+    with Image.open(io.BytesIO(data)) as picture:
+        halved = io.BytesIO()
+        picture.reduce(2).save(halved, format="PNG")
+    assert preview_jpeg(arriving) == libjpeg_with_restarts(halved.getvalue())
+    plan = InlinePlan.for_batch([len(data)] * 4, 4 * share)
+    assert inline_for(data, identify(data), plan) == preview  # what the usual search picks too
+
+
+def test_a_preview_that_fits_at_no_size_tried_is_given_up_early_for_the_usual_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = noise_png((512, 512), seed=3)  # noise: even at half size, ~2x what this share allows
+    bands_encoded: list[int] = []
+    encode_band = bands.BandedJpeg._encode_band
+
+    def counted(self: bands.BandedJpeg, bottom: int) -> None:
+        bands_encoded.append(bottom)
+        encode_band(self, bottom)
+
+    monkeypatch.setattr(bands.BandedJpeg, "_encode_band", counted)
+    share = 20_000
+    decoded = arrive(tmp_path, data, 16384, budget=share).decoded()
+    assert decoded.preview is None
+    assert len(bands_encoded) <= 4  # a quarter of the bands at each size, then it stopped
+    plan = InlinePlan(budget=4 * share, share=share, originals_fit=False)
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and len(shown.data_base64) <= share  # the usual search: a lower quality or size
+    assert shown == inline_for(data, identify(data), plan)
+
+
+def test_rows_that_look_undecoded_only_wait_for_the_end(tmp_path: Path) -> None:
+    """A picture painted in exactly the colour undecoded memory is filled with: no band is taken for done
+    early or late; they are all encoded once the picture is, and the preview is still exact."""
+    picture = Image.new("RGB", (256, 256), bands.DecodedRows.SENTINEL)
+    picture.paste((10, 20, 30), (0, 200, 256, 256))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    assert preview_jpeg(arrive(tmp_path, data, 64)) == libjpeg_with_restarts(data)
+
+
+def test_a_band_encoder_that_breaks_costs_the_head_start_not_the_preview(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: bands.BandedJpeg, bottom: int) -> None:
+        raise RuntimeError("a bug in the band encoder")
+
+    monkeypatch.setattr(bands.BandedJpeg, "_encode_band", broken)
+    data = photo_png((512, 512), seed=8)
+    decoded = arrive(tmp_path, data, 8192).decoded()
+    assert decoded.problem is None and decoded.picture is not None and decoded.preview is None
+    plan = InlinePlan.for_batch([len(data)] * 2, BUDGET)
+    assert inline_for(data, identify(data), plan, decoded.picture, None) == inline_for(data, identify(data), plan)
