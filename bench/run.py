@@ -3,6 +3,7 @@
     python bench/run.py            # full run (medians of 10 interleaved runs), prints two markdown tables
     python bench/run.py --quick    # a smoke run (CI checks that it works; its figures mean little)
     python bench/run.py --docs     # also write the tables into docs/performance.md
+    python bench/run.py --against REV   # cold start and peak RSS compared with a git revision's
 
 The stand-in provider runs in its own process on loopback. Each latency row is one network profile: what the
 stand-in serves (photo-like deflated PNGs of real provider size, or incompressible ones) and how its image
@@ -28,8 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,19 +356,42 @@ def seconds_to_first_line(command: list[str], env: dict[str, str] | None = None,
     return elapsed
 
 
-def cold_start_samples(runs: int, standin: StandIn, folder: Path) -> tuple[list[float], list[float], list[float]]:
-    """Spawn -> initialize result, against a bare `import mcp.server.mcpserver` and a one-tool MCPServer."""
+def cold_start_samples(runs: int, standin: StandIn, folder: Path, earlier: Path | None) -> dict[str, list[float]]:
+    """Spawn -> initialize result: this server, the same for an earlier checkout (`earlier`: its `server/`
+    folder), a bare `import mcp.server.mcpserver` and a one-tool MCPServer, interleaved round by round."""
     server = [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"]
-    bare_import = [sys.executable, "-c", "import mcp.server.mcpserver; print('imported', flush=True)"]
-    minimal_server = [sys.executable, str(Path(__file__).with_name("minimal_server.py"))]
-    ours: list[float] = []
-    bare: list[float] = []
-    minimal: list[float] = []
+    commands: dict[str, tuple[list[str], dict[str, str] | None, bytes]] = {
+        "server": (server, server_env(standin, folder), INITIALIZE),
+        "bare": ([sys.executable, "-c", "import mcp.server.mcpserver; print('imported', flush=True)"], None, b""),
+        "minimal": ([sys.executable, str(Path(__file__).with_name("minimal_server.py"))], None, INITIALIZE),
+    }
+    if earlier is not None:
+        commands["earlier"] = (server, earlier_env(server_env(standin, folder), earlier), INITIALIZE)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs + 1):  # the first round warms the file cache and is dropped
-        ours.append(seconds_to_first_line(server, server_env(standin, folder), INITIALIZE))
-        bare.append(seconds_to_first_line(bare_import))
-        minimal.append(seconds_to_first_line(minimal_server, send=INITIALIZE))
-    return ours[1:], bare[1:], minimal[1:]
+        for name, (command, env, send) in commands.items():
+            samples[name].append(seconds_to_first_line(command, env, send))
+    return {name: values[1:] for name, values in samples.items()}
+
+
+def earlier_env(env: dict[str, str], earlier: Path) -> dict[str, str]:
+    """`env` with an earlier checkout's package ahead of this one's on the import path."""
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(earlier), env.get("PYTHONPATH", "")]))}
+
+
+@contextmanager
+def earlier_checkout(revision: str | None) -> Iterator[Path | None]:
+    """The `server/` folder of `revision` checked out into a temporary git worktree (None: no comparison)."""
+    if revision is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "earlier"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), revision], check=True)
+        try:
+            yield tree / "server"
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 async def throughput(standin: StandIn, folder: Path, concurrency: int) -> dict[str, float]:
@@ -461,11 +485,13 @@ def memory_and_cpu(
     return {"rss_mb": int(match.group(1)) / 1024 if match else float("nan"), **cpu}
 
 
-def server_usage(standin: StandIn, folder: Path, calls: int) -> dict[str, float]:
+def server_usage(standin: StandIn, folder: Path, calls: int, earlier: Path | None = None) -> dict[str, float]:
+    """This server's peak RSS and CPU per call (or an earlier checkout's: `earlier`, its `server/` folder)."""
     command = [sys.executable, "-m", "mcp_server_siliconflow_image", "--log-level", "WARNING"]
+    env = server_env(standin, folder)
     return memory_and_cpu(
         command,
-        server_env(standin, folder),
+        earlier_env(env, earlier) if earlier is not None else env,
         lambda batch: {"prompt": PROMPT, "batch_size": batch, "seed": SEED},
         calls,
     )
@@ -559,7 +585,52 @@ async def latency_rows(
     return rows
 
 
-async def main(quick: bool, runs: int) -> str:
+NO_WORSE = 1.03
+"""'No worse than before' for cold start and peak RSS: within 3 %, this machine's run-to-run noise for both."""
+
+
+def cold_start_row(cold: dict[str, float], against: str | None) -> str:
+    figures = (
+        f"server {ms(cold['server'])} · one-tool MCPServer {ms(cold['minimal'])} · bare SDK import {ms(cold['bare'])}"
+    )
+    if "earlier" not in cold:
+        return (
+            f"| cold start: spawn → initialize | {figures} | **{(cold['server'] - cold['minimal']) * 1000:+.0f} ms** "
+            "over the one-tool server | no worse than before (`--against REV` judges it) |"
+        )
+    met = cold["server"] <= cold["earlier"] * NO_WORSE
+    return (
+        f"| cold start: spawn → initialize | {figures} · {against} {ms(cold['earlier'])} "
+        f"| **{(cold['server'] - cold['earlier']) * 1000:+.0f} ms** against {against} "
+        f"| no worse than {against} (≤ {NO_WORSE}×): {'met' if met else 'NOT met'} |"
+    )
+
+
+def rss_row(
+    profile: Profile,
+    usage: dict[str, float],
+    before: dict[str, float] | None,
+    peer: dict[str, float] | None,
+    against: str | None,
+) -> str:
+    rss = usage["rss_mb"]
+    figures = f"server process {rss:.0f} MB" + (f" · {against} {before['rss_mb']:.0f} MB" if before else "")
+    figures += f" · peer process {peer['rss_mb']:.0f} MB" if peer else ""
+    if before is None:
+        return f"| peak RSS, batch 1 then 4, {profile.label} | {figures} | **{rss:.0f} MB** | no worse than before |"
+    met = rss <= before["rss_mb"] * NO_WORSE
+    return (
+        f"| peak RSS, batch 1 then 4, {profile.label} | {figures} | **{rss - before['rss_mb']:+.0f} MB** "
+        f"against {against} | no worse than {against} (≤ {NO_WORSE}×): {'met' if met else 'NOT met'} |"
+    )
+
+
+async def main(quick: bool, runs: int, against: str | None) -> str:
+    with earlier_checkout(against) as earlier:
+        return await measure(quick, runs, against, earlier)
+
+
+async def measure(quick: bool, runs: int, against: str | None, earlier: Path | None) -> str:
     standin = StandIn()
     clients = Clients(install_peer(), install_typescript_client())
     profiles = [REAL_NETWORK, LOOPBACK] if quick else [REAL_NETWORK, NEAR_NETWORK, LOOPBACK]
@@ -575,14 +646,11 @@ async def main(quick: bool, runs: int) -> str:
                 f"| SDK alone: one-tool MCPServer, tiny vs 660 KB image result | {ms(tiny)} · {ms(large)} "
                 f"| **{(large - tiny) * 1000:+.0f} ms** | (the SDK's share of returning a preview) |"
             )
-            ours, bare, minimal = cold_start_samples(runs, standin, folder)
-            cold, bare_import = statistics.median(ours), statistics.median(bare)
-            rows.append(
-                f"| cold start: spawn → initialize | server {ms(cold)} · bare SDK import {ms(bare_import)} "
-                f"· one-tool MCPServer {ms(statistics.median(minimal))} "
-                f"| **{(cold - bare_import) * 1000:+.0f} ms** "
-                f"| ≤ +100 ms ({'met' if cold - bare_import <= 0.1 else 'NOT met'}) |"
-            )
+            cold = {
+                name: statistics.median(values)
+                for name, values in cold_start_samples(runs, standin, folder, earlier).items()
+            }
+            rows.append(cold_start_row(cold, against))
             concurrency = 4 if quick else 16
             standin.set_delay(1.0)
             for profile in (REAL_NETWORK, LOOPBACK):
@@ -600,20 +668,16 @@ async def main(quick: bool, runs: int) -> str:
             for profile in (LOOPBACK, REAL_NETWORK):
                 standin.use(profile)
                 usage = server_usage(standin, folder / "rss", calls)
+                before = server_usage(standin, folder / "rss-earlier", calls, earlier) if earlier else None
                 peer_use = peer_usage(clients.peer, standin, folder / "peer-rss", calls)
-                rss = usage["rss_mb"]
-                peer_rss = f" · peer process {peer_use['rss_mb']:.0f} MB" if peer_use else ""
-                limit = "≤ 150 MB" if profile is LOOPBACK else "≤ 150 MB (not measured before)"
-                rows.append(
-                    f"| peak RSS, batch 1 then 4, {profile.label} | server process {rss:.0f} MB{peer_rss} "
-                    f"| **{rss:.0f} MB** | {limit} ({'met' if rss <= 150 else 'NOT met'}) |"
-                )
+                rows.append(rss_row(profile, usage, before, peer_use, against))
                 for batch in (1, 4):
                     key = f"cpu_batch_{batch}"
                     peer_cpu = f" · peer {ms(peer_use[key])}" if peer_use else f" · peer n/a ({clients.peer.reason})"
+                    earlier_cpu = f" · {against} {ms(before[key])}" if before else ""
                     rows.append(
                         f"| CPU time per call (user + system), batch {batch}, {profile.label} "
-                        f"| server {ms(usage[key])}{peer_cpu} | | (explains the rows above) |"
+                        f"| server {ms(usage[key])}{earlier_cpu}{peer_cpu} | | (explains the rows above) |"
                     )
     finally:
         standin.stop()
@@ -643,9 +707,12 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="two runs, fewer profiles: checks the benchmark works")
     parser.add_argument("--runs", type=int, help="runs per figure (default 10, --quick 2)")
     parser.add_argument("--docs", action="store_true", help="write the table into docs/performance.md")
+    parser.add_argument(
+        "--against", metavar="REV", help="also measure cold start and peak RSS of this git revision, to compare"
+    )
     options = parser.parse_args()
     runs = options.runs or (2 if options.quick else 10)
-    table = asyncio.run(main(options.quick, runs))
+    table = asyncio.run(main(options.quick, runs, options.against))
     print(table)
     if options.docs:
         write_docs(table)
