@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
@@ -133,7 +133,7 @@ async def test_a_refused_connection_is_retried_since_nothing_was_sent(
             if len(waits) == 1:  # told before the wait: the provider starts listening on the refused port
                 later.enter_context(running_standin(standin.state, port=port))
 
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             answer = await ProviderClient(moved, http).create_images(
                 {"model": "Kwai-Kolors/Kolors", "prompt": "a lighthouse"}, provider_comes_up
             )

@@ -16,7 +16,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -117,8 +117,8 @@ async def test_a_host_name_that_does_not_resolve_is_a_setting_error(server_env: 
 
 
 def test_a_refused_connection_to_a_remote_host_may_pass_and_stays_retried() -> None:
-    request = httpx.Request("POST", "https://gateway.example.com/v1/images/generations")
-    error = httpx.ConnectError("All connection attempts failed", request=request)
+    request = httpx2.Request("POST", "https://gateway.example.com/v1/images/generations")
+    error = httpx2.ConnectError("All connection attempts failed", request=request)
     error.__cause__ = ConnectionRefusedError(111, "Connection refused")  # a gateway restarting behind its address
     assert unreachable_address(error) is None
     error.__cause__ = socket.gaierror(-3, "Temporary failure in name resolution")  # a resolver down for now

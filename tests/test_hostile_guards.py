@@ -4,12 +4,21 @@ symlinks between check and read, symlinks planted in the image folder, and error
 from __future__ import annotations
 
 import base64
+import datetime
 import ipaddress
 import os
 import shutil
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
@@ -158,7 +167,7 @@ async def test_an_image_path_under_an_unknown_user_home_is_a_clear_input_error(
     assert standin.state.requests == []
 
 
-async def test_an_input_url_httpx_cannot_parse_is_a_clear_input_error(
+async def test_an_input_url_the_http_client_cannot_parse_is_a_clear_input_error(
     standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An input URL that looks like a URL but cannot be fetched as one (a control character, or over 65536
@@ -179,3 +188,86 @@ def test_a_site_local_ipv6_address_is_not_fetched() -> None:
     refused like every other non-public address, although Python 3.11's `is_global` calls it global."""
     assert not inputs.address_allowed(ipaddress.ip_address("fec0::1"))
     assert not inputs.address_allowed(ipaddress.ip_address("fec0::a9fe:a9fe"))
+
+
+@pytest.fixture
+def tls_image_host(tmp_path: Path) -> Iterator[tuple[int, Path, list[tuple[str | None, str | None]]]]:
+    """An HTTPS server on loopback with a certificate for images.tls.test only (not for 127.0.0.1), serving a PNG;
+    yields its port, the certificate, and for each request the TLS server name and the Host header it came with."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "images.tls.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("images.tls.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    seen: list[tuple[str | None, str | None]] = []
+    server_names: list[str | None] = []
+    png = encode("PNG")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((server_names[-1] if server_names else None, self.headers.get("Host")))
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda _socket, server_name, _context: server_names.append(server_name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], cert_file, seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_an_https_input_is_fetched_from_the_checked_address_under_its_own_name(
+    standin: RunningStandIn,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tls_image_host: tuple[int, Path, list[tuple[str | None, str | None]]],
+) -> None:
+    """Connected to the address checked once, the TLS handshake still names the URL's host (SNI), the certificate
+    is verified against that name, and the Host header carries it: the fence costs HTTPS hosts nothing."""
+    port, cert_file, seen = tls_image_host
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    allow_loopback_as_public(monkeypatch)
+    monkeypatch.setattr(inputs, "resolve_host", resolver)
+    monkeypatch.setattr(inputs, "tls_context", lambda: ssl.create_default_context(cafile=cert_file))
+    result = await edit(settings, image=f"https://images.tls.test:{port}/in.png")
+    assert not result.is_error, first_text(result)
+    assert asked == ["images.tls.test"]
+    assert seen == [("images.tls.test", f"images.tls.test:{port}")]
+    assert standin.state.requests[0]["image"] == f"data:image/png;base64,{base64.b64encode(encode('PNG')).decode()}"
+
+    monkeypatch.setattr(inputs, "tls_context", lambda: ssl.create_default_context())  # the test CA is not trusted
+    refused = await edit(settings, image=f"https://images.tls.test:{port}/in.png")
+    assert refused.is_error and "ConnectError" in first_text(refused), first_text(refused)

@@ -100,13 +100,13 @@ async def test_one_broken_link_does_not_cost_the_other_images(
 
 
 async def test_user_info_reports_the_accounts_balance(standin: RunningStandIn, tmp_path: Path) -> None:
-    import httpx
+    import httpx2
 
     from mcp_server_siliconflow_image.provider.client import ProviderClient, ProviderError
 
     standin.state.balance = "12.34"
     settings = Settings(api_key=Secret(API_KEY), base_url=standin.base_url, image_dir=tmp_path)
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         account = await ProviderClient(settings, http).user_info()
         assert (account.total_balance, account.status) == ("12.34", "normal")
         wrong = Settings(api_key=Secret("sk-wrong"), base_url=standin.base_url, image_dir=tmp_path)

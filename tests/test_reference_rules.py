@@ -207,11 +207,11 @@ async def test_without_a_key_no_balance_is_asked_for(standin: RunningStandIn, se
 )
 def test_only_trace_ids_that_look_like_one_are_quoted(header: str, kept: str | None) -> None:
     """A lying peer must not be able to put arbitrary text, or a megabyte, into messages and sidecars."""
-    import httpx
+    import httpx2
 
     from mcp_server_siliconflow_image.provider.client import trace_id_of
 
-    response = httpx.Response(200, headers=[("x-siliconcloud-trace-id", header.replace("\r\n", " "))])
+    response = httpx2.Response(200, headers=[("x-siliconcloud-trace-id", header.replace("\r\n", " "))])
     assert trace_id_of(response) == kept
 
 

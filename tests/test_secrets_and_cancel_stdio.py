@@ -45,6 +45,7 @@ def test_the_key_appears_in_no_output_and_no_log(
     for channel in (stdout, stderr):
         assert API_KEY not in channel
         assert API_KEY[8:24] not in channel  # not even a fragment
+    assert "Signature=" not in stderr  # nor the signed image links (the HTTP client's own log of each request)
     saved = list(Path(server_env["SILICONFLOW_IMAGE_DIR"]).rglob("*"))
     assert all(API_KEY.encode() not in path.read_bytes() for path in saved if path.is_file())
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
-import httpx
+import httpx2
 import pytest
 
 from mcp_server_siliconflow_image.imageformat import check_mp4
@@ -24,7 +24,7 @@ T2V = "Wan-AI/Wan2.2-T2V-A14B"
 
 @pytest.fixture
 async def video_client(settings: Settings) -> AsyncIterator[VideoClient]:
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         yield VideoClient(settings, http)
 
 

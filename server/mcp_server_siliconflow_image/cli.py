@@ -156,8 +156,8 @@ def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO; provider image URLs carry signatures.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # httpx2 logs every request URL at INFO; provider image URLs carry signatures.
+    logging.getLogger("httpx2").setLevel(max(logging.WARNING, root.level))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

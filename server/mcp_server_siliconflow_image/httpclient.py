@@ -3,26 +3,47 @@ runaway response cannot exhaust memory."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 import socket
+import ssl
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 
 CONNECT_SECONDS = 15.0
 """Connecting never takes longer than this, however long the request may take: an unreachable host fails fast."""
 
 
-def timeout_within(seconds: float) -> httpx.Timeout:
-    """An httpx timeout for a request that must be over within `seconds` (connecting gets at most 15 s of them)."""
-    return httpx.Timeout(seconds, connect=min(CONNECT_SECONDS, seconds))
+def timeout_within(seconds: float) -> httpx2.Timeout:
+    """An httpx2 timeout for a request that must be over within `seconds` (connecting gets at most 15 s of them)."""
+    return httpx2.Timeout(seconds, connect=min(CONNECT_SECONDS, seconds))
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context of every request (building one costs ~100 ms, so it is built once).
+
+    The certificates trusted are certifi's bundle, or those SSL_CERT_FILE or SSL_CERT_DIR name: what httpx
+    trusted, which this server used before httpx2. httpx2's own default trusts the operating system's store
+    instead (truststore on Windows and macOS, OpenSSL's paths on Linux), which would change which servers are
+    trusted, and on a Linux without a CA bundle installed fail every download.
+    """
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    import certifi  # only here: the one certificate bundle is read when the first TLS context is built
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class TooLargeError(Exception):
     """The body grew past the cap; reading stopped there."""
 
 
-async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+async def read_capped(response: httpx2.Response, max_bytes: int) -> bytes:
     """The whole body of a streamed response, or TooLargeError as soon as it exceeds `max_bytes`."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -62,14 +83,14 @@ class WrongAddress:
         return self.describe()
 
 
-def unreachable_address(error: httpx.HTTPError) -> WrongAddress | None:
+def unreachable_address(error: httpx2.HTTPError) -> WrongAddress | None:
     """Why the address `error`'s request went to can never answer, when the error proves it: its host name does
     not resolve, or nothing listens at that local port. That is a setting to fix, not a hiccup to retry.
 
     None for failures that may pass: a remote host refusing while it restarts, timeouts, dropped connections,
     a resolver that is down for now.
     """
-    if not isinstance(error, httpx.ConnectError):
+    if not isinstance(error, httpx2.ConnectError):
         return None
     try:
         url = error.request.url

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-import httpx
+import httpx2
 
 from mcp_server_siliconflow_image.hosting.tenants import TokenFile
 from mcp_server_siliconflow_image.provider.client import create_http_client
@@ -32,14 +32,14 @@ class Runtime:
     settings: Settings
     store: Store = field(init=False)
     live: LiveCache = field(init=False, default_factory=LiveCache)
-    _http: httpx.AsyncClient | None = field(default=None, init=False)
+    _http: httpx2.AsyncClient | None = field(default=None, init=False)
     _preview_workers: anyio.CapacityLimiter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = open_store(self.settings)
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> httpx2.AsyncClient:
         """The shared connection pool, made on first use: building its TLS context costs ~100 ms, which
         would otherwise delay the server's answer to `initialize`."""
         if self._http is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import anyio
-import httpx
+import httpx2
 
 from mcp_server_siliconflow_image.credentials import key_problem, refused_key_advice
 from mcp_server_siliconflow_image.doctor.check import Check
@@ -56,7 +56,7 @@ async def check_provider(settings: Settings) -> list[Check]:
     return [_endpoint_verdict(settings, answers), _key_verdict(settings, answers)]
 
 
-async def _ask(settings: Settings, http: httpx.AsyncClient, provider: ProviderClient) -> Answers:
+async def _ask(settings: Settings, http: httpx2.AsyncClient, provider: ProviderClient) -> Answers:
     models: list[str] | ProviderError = ProviderError("not asked")
     account: Account | ProviderError = ProviderError("not asked")
 
@@ -83,7 +83,7 @@ async def _ask(settings: Settings, http: httpx.AsyncClient, provider: ProviderCl
     return Answers(models, account, generations)
 
 
-async def _empty_generation_status(settings: Settings, http: httpx.AsyncClient, key: str) -> int | str:
+async def _empty_generation_status(settings: Settings, http: httpx2.AsyncClient, key: str) -> int | str:
     """The status an empty generation request gets: 400 from an image API (nothing is generated), 404 elsewhere."""
     try:
         response = await http.post(
@@ -92,7 +92,7 @@ async def _empty_generation_status(settings: Settings, http: httpx.AsyncClient, 
             headers={"Authorization": f"Bearer {key}"},
             timeout=MODEL_LIST_TIMEOUT_SECONDS,
         )
-    except httpx.HTTPError as error:
+    except httpx2.HTTPError as error:
         return type(error).__name__
     return response.status_code
 
@@ -115,12 +115,12 @@ def _no_key() -> Check:
     )
 
 
-async def _endpoint_without_key(settings: Settings, http: httpx.AsyncClient) -> Check:
+async def _endpoint_without_key(settings: Settings, http: httpx2.AsyncClient) -> Check:
     try:
         response = await http.get(
             f"{settings.base_url}/models", params={"type": "image"}, timeout=MODEL_LIST_TIMEOUT_SECONDS
         )
-    except httpx.HTTPError as error:
+    except httpx2.HTTPError as error:
         why = str(unreachable_address(error) or type(error).__name__)
         return Check("endpoint", "fail", f"{settings.base_url} cannot be reached ({why})", BASE_URL_FIX)
     return Check(

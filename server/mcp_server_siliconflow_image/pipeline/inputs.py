@@ -25,12 +25,10 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
-import functools
 import ipaddress
 import os
 import re
 import socket
-import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +36,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import anyio
-import httpx
+import httpx2
 
-from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped
+from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, tls_context
 from mcp_server_siliconflow_image.imageformat import NotAnImageError, base64_length, identify
 from mcp_server_siliconflow_image.stores.naming import RESOURCE_PREFIX
 
@@ -321,8 +319,8 @@ class _Target:
 
 async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
     with anyio.move_on_after(INPUT_DOWNLOAD_SECONDS):
-        async with httpx.AsyncClient(
-            verify=_tls_context(), trust_env=False, follow_redirects=False, timeout=INPUT_DOWNLOAD_SECONDS
+        async with httpx2.AsyncClient(
+            verify=tls_context(), trust_env=False, follow_redirects=False, timeout=INPUT_DOWNLOAD_SECONDS
         ) as http:
             for _ in range(MAX_REDIRECTS + 1):
                 target = await _checked_target(field, url)
@@ -347,9 +345,9 @@ async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
                     raise InputImageError(
                         f"{field} is larger than the {policy.max_bytes / 1e6:.0f} MB input limit."
                     ) from error
-                except httpx.InvalidURL as error:
+                except httpx2.InvalidURL as error:
                     raise InputImageError(f"{field}: {_safe(url)[:200]} is not a valid URL ({error}).") from error
-                except httpx.HTTPError as error:
+                except httpx2.HTTPError as error:
                     raise InputImageError(
                         f"{field}: downloading {_safe(url)} failed ({type(error).__name__})."
                     ) from error
@@ -392,12 +390,6 @@ async def _checked_target(field: str, url: str) -> _Target:
                 "address; only public http(s) URLs are fetched. Send the image as base64 instead."
             )
     return _Target(parts, answers[0])
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for input downloads (building one costs ~100 ms)."""
-    return httpx.create_ssl_context()
 
 
 def _safe(url: str) -> str:

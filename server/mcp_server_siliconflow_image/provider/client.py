@@ -1,6 +1,6 @@
 """The SiliconFlow image API (and compatible gateways): one request in, image bytes out.
 
-One pooled `httpx.AsyncClient` serves the whole server life. Responses come in two shapes
+One pooled `httpx2.AsyncClient` serves the whole server life. Responses come in two shapes
 (`images[]` per SiliconFlow's OpenAPI spec, `data[]` per its OpenAI-compatible guide), with items that
 carry a `url` or, from some gateways, `b64_json`; both are accepted. A generation request is sent again
 only when it cannot have been processed (a rate limit, overload, or a connection that failed before the
@@ -23,12 +23,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol, TypeVar
 
 import anyio
-import httpx
+import httpx2
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.credentials import Secret, key_problem, redact, refused_key_advice
-from mcp_server_siliconflow_image.httpclient import TooLargeError, read_capped, timeout_within, unreachable_address
+from mcp_server_siliconflow_image.httpclient import (
+    TooLargeError,
+    read_capped,
+    timeout_within,
+    tls_context,
+    unreachable_address,
+)
 from mcp_server_siliconflow_image.imageformat import (
     NotAnImageError,
     NotAVideoError,
@@ -93,7 +99,7 @@ JSON_HEADROOM_BYTES = 1024 * 1024
 TRACE_ID_HEADER = "x-siliconcloud-trace-id"
 """Every SiliconFlow answer carries one; its support needs it to find a request."""
 _TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
+NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.ProxyError)
 """Failures before the request left this machine (refused, DNS, TLS handshake, proxy): the provider never saw it."""
 
 
@@ -253,14 +259,14 @@ class ImagesAnswer:
     trace_id: str | None = None
 
 
-def trace_id_of(response: httpx.Response) -> str | None:
+def trace_id_of(response: httpx2.Response) -> str | None:
     """The answer's trace id, when it looks like one: it is quoted in messages and files, so a peer must not be
     able to put arbitrary text (or a megabyte) there."""
     value = response.headers.get(TRACE_ID_HEADER, "").strip()
     return value if _TRACE_ID.fullmatch(value) else None
 
 
-def read_answer(response: httpx.Response, shape: type[Answer], otherwise: str, *, retryable: bool = False) -> Answer:
+def read_answer(response: httpx2.Response, shape: type[Answer], otherwise: str, *, retryable: bool = False) -> Answer:
     """The provider's 200 answer read as `shape`; else ProviderError saying `otherwise`, with the trace id."""
     try:
         return shape.model_validate_json(response.content)
@@ -272,29 +278,30 @@ def trace_id_sentence(trace_id: str | None) -> str:
     return f" (trace id {trace_id}, quote it to SiliconFlow support)" if trace_id else ""
 
 
-class UrlCredentialsStayHome(httpx.Auth):
+class UrlCredentialsStayHome(httpx2.Auth):
     """Sends no `user:password@` of a URL: the key travels in its own Authorization header.
 
-    httpx would otherwise turn the userinfo of SILICONFLOW_BASE_URL (or of a link the provider returns) into
+    httpx2 would otherwise turn the userinfo of SILICONFLOW_BASE_URL (or of a link the provider returns) into
     Basic auth, replacing the Bearer key, and keep it in the request URL that its log lines show. The
     userinfo is dropped from the request instead; the settings and messages keep it redacted (credentials.py).
     """
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         if request.url.userinfo:
             request.url = request.url.copy_with(userinfo=b"")
         yield request
 
 
-def create_http_client(settings: Settings) -> httpx.AsyncClient:
+def create_http_client(settings: Settings) -> httpx2.AsyncClient:
     """The connection pool shared by every call for the life of the server.
 
     It keeps no cookies: callers with keys of their own share it, and a cookie a gateway set for one key's
     request (a session, a sticky route) must never ride along on another's."""
-    return httpx.AsyncClient(
+    return httpx2.AsyncClient(
         auth=UrlCredentialsStayHome(),
+        verify=tls_context(),
         timeout=timeout_within(settings.timeout),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"mcp-server-siliconflow-image/{__version__}"},
         cookies=http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
         follow_redirects=True,
@@ -308,7 +315,7 @@ async def no_retry_report(_: str) -> None:
 class ProviderClient:
     """The provider as one key sees it (by default the server's own), over the shared connection pool."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, key: ProviderKey | None = None) -> None:
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient, key: ProviderKey | None = None) -> None:
         self._settings = settings
         self._http = http
         self.key = key if key is not None else ProviderKey(settings.api_key)
@@ -366,7 +373,7 @@ class ProviderClient:
 
     async def _request_with_retries(
         self, method: str, url: str, deadline: float, on_retry: OnRetry, **options: Any
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         started = time.monotonic()
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
@@ -420,7 +427,7 @@ class ProviderClient:
 
     async def _attempt(
         self, method: str, url: str, deadline: float, *, images: int = 1, **options: Any
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """One request, bounded by the deadline and in size: the answer, whatever its status.
 
         Anything else raises ProviderError; a connection failure before the request was sent is marked
@@ -446,20 +453,20 @@ class ProviderClient:
                     body = await read_capped(response, limit)
                 finally:
                     await response.aclose()
-                return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+                return httpx2.Response(response.status_code, headers=response.headers, content=body, request=request)
             except TooLargeError as error:
                 raise ProviderError(
                     f"The provider's answer was larger than {limit / 1e6:.0f} MB, more than any image result needs; "
                     "it was not read. Check SILICONFLOW_BASE_URL."
                 ) from error
-            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
+            except (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.PoolTimeout) as error:
                 raise self._timeout_error() from error
-            except httpx.HTTPError as error:
+            except httpx2.HTTPError as error:
                 raise self._connection_error(method, error) from error
         assert scope.cancelled_caught
         raise self._timeout_error()
 
-    def _connection_error(self, method: str, error: httpx.HTTPError) -> ProviderError:
+    def _connection_error(self, method: str, error: httpx2.HTTPError) -> ProviderError:
         """A failed connection, worded by whether the provider may have seen the request, or as a setting to fix when
         the address can never answer; redacted whole, since the base URL may carry a gateway password."""
         wrong = unreachable_address(error)
@@ -561,17 +568,17 @@ class ProviderClient:
             raise ProviderError(
                 f"The provider's link did not return {kind.article} {noun}: {error}. Nothing was saved."
             ) from error
-        except (TimeoutError, httpx.TimeoutException) as error:
+        except (TimeoutError, httpx2.TimeoutException) as error:
             raise ProviderError(
                 f"Downloading the {noun} took longer than its {self._settings.download_seconds:g} s budget "
                 f"(the provider's link may still work for {kind.link_life}).",
                 retryable=True,  # later, with a budget of its own (the budget itself allows no retry now)
             ) from error
-        except httpx.InvalidURL as error:
+        except httpx2.InvalidURL as error:
             raise ProviderError(
                 f"The provider's {noun} link is not a usable URL ({error}); nothing was saved."
             ) from error
-        except httpx.HTTPError as error:
+        except httpx2.HTTPError as error:
             raise ProviderError(f"Downloading the {noun} failed ({type(error).__name__}).", retryable=True) from error
         if not kind.complete(pending):
             raise ProviderError(f"The downloaded {noun} was truncated.", retryable=True)
@@ -592,7 +599,7 @@ class ProviderClient:
             )
         return key
 
-    def _status_error(self, response: httpx.Response) -> ProviderError:
+    def _status_error(self, response: httpx2.Response) -> ProviderError:
         code, message = _error_details(response)
         status = response.status_code
         hint = HINTS.get(status, "Try again later." if status >= 500 else "Check the arguments.")
@@ -629,7 +636,7 @@ class ProviderClient:
         return self.key.redact(redact(text, self._settings.secret_values()))
 
 
-def _carries_images(response: httpx.Response) -> bool:
+def _carries_images(response: httpx2.Response) -> bool:
     """Whether an error answer still carries a generation (a gateway passing one on with its own status):
     then the request was processed, and asking again would pay twice."""
     try:
@@ -696,7 +703,7 @@ EXPIRED_LINK_STATUSES = frozenset({401, 403, 410})
 """What a signed CDN link answers once it has expired (or was tampered with)."""
 
 
-def _error_details(response: httpx.Response) -> tuple[object, str]:
+def _error_details(response: httpx2.Response) -> tuple[object, str]:
     """The provider's own code and message, from `{"code", "message"}` or `{"error": {...}}` bodies, whole.
 
     Not shortened here: redaction must see the whole text first (see `_shorten`).
