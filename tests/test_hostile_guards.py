@@ -70,6 +70,22 @@ async def test_a_redirect_is_resolved_and_checked_again(
     assert standin.state.static_hosts == [] and standin.state.requests == []
 
 
+async def test_a_redirect_to_no_valid_url_is_an_input_error(
+    standin: RunningStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    allow_loopback_as_public(monkeypatch)
+    monkeypatch.setattr(inputs, "resolve_host", resolver)
+    port = standin.origin.rsplit(":", 1)[1]
+    result = await edit(settings, image=f"http://cdn.example.test:{port}/redirect?to=http://[invalid/in.png")
+    assert result.is_error
+    message = first_text(result)
+    assert "redirected to a location that is not a valid URL" in message and "unexpected" not in message
+    assert standin.state.requests == []
+
+
 @pytest.mark.parametrize(
     ("host", "inner"),
     [

@@ -332,7 +332,7 @@ async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
                     response = await http.send(request, stream=True)
                     try:
                         if response.is_redirect and "location" in response.headers:
-                            url = urljoin(url, response.headers["location"])
+                            url = _redirected(field, url, response.headers["location"])
                             continue
                         if response.status_code != 200:
                             raise InputImageError(
@@ -356,6 +356,16 @@ async def _download(field: str, url: str, policy: InputPolicy) -> bytes:
         f"{field}: downloading {_safe(url)} took longer than {INPUT_DOWNLOAD_SECONDS:g} s; "
         "send the image as base64, or from a faster host."
     )
+
+
+def _redirected(field: str, url: str, location: str) -> str:
+    """Where a redirect from `url` leads; an InputImageError when its Location is no URL at all."""
+    try:
+        return urljoin(url, location)
+    except ValueError as error:
+        raise InputImageError(
+            f"{field}: {_safe(url)} redirected to a location that is not a valid URL; send the image as base64."
+        ) from error
 
 
 async def _checked_target(field: str, url: str) -> _Target:
