@@ -18,7 +18,7 @@ from PIL import Image
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.pipeline import bands
 from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
-from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, inline_for
+from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, decode_picture, inline_for
 from mcp_server_siliconflow_image.standin.pictures import noise_png, photo_png
 from mcp_server_siliconflow_image.stores.folder import FolderStore
 from tests.images import handmade_png, libjpeg_with_restarts
@@ -172,3 +172,16 @@ def test_a_band_encoder_that_breaks_costs_the_head_start_not_the_preview(
     assert decoded.problem is None and decoded.picture is not None and decoded.preview is None
     plan = InlinePlan.for_batch([len(data)] * 2, BUDGET)
     assert inline_for(data, identify(data), plan, decoded.picture, None) == inline_for(data, identify(data), plan)
+
+
+def test_a_check_that_breaks_before_following_costs_the_head_start_not_the_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(picture: object) -> bool:
+        raise RuntimeError("a bug in deciding what to follow")
+
+    monkeypatch.setattr(bands, "follows", broken)
+    data = photo_png((300, 200), seed=8)
+    decoded = arrive(tmp_path, data, 8192).decoded()
+    assert decoded.problem is None and decoded.picture is not None and decoded.preview is None
+    assert decoded.picture.tobytes() == decode_picture(data).tobytes()

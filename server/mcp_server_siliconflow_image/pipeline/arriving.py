@@ -356,9 +356,11 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
 
     def follow(opened: ImageFile) -> None:
         nonlocal follower
-        if preview_budget <= 0 or not bands.follows(opened) or preview_factor(opened.width, opened.height) != 1:
+        if preview_budget <= 0:
             return
-        try:
+        try:  # all of it: whatever raises here, Pillow would take for a picture it cannot decode
+            if not bands.follows(opened) or preview_factor(opened.width, opened.height) != 1:
+                return
             follower = bands.Follower(opened, PREVIEW_QUALITIES[0], preview_budget)
         except Exception:  # the head start only: Pillow decodes into memory of its own
             logger.exception("following a picture's decoding failed")

@@ -213,10 +213,11 @@ class Follower:
     only the head start (the preview is then made after the download, the usual way), never the decoding."""
 
     def __init__(self, picture: ImageFile, quality: int, budget: int) -> None:
-        """`picture`: opened, not yet loaded (its memory is prepared here)."""
+        """`picture`: opened, not yet loaded (its memory is prepared here, last: a Follower that could not be
+        made has left the picture's memory to Pillow)."""
         self._rows = DecodedRows(picture)
-        self._rows.prepare()
         self._banded = BandedJpeg(picture, quality, budget)
+        self._rows.prepare()
 
     def on_idle(self) -> None:
         """The decoder has to wait for bytes: encode the bands it has finished."""
