@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
 from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, decode_picture, inline_for
 from mcp_server_siliconflow_image.standin.pictures import noise_png, photo_png
 from mcp_server_siliconflow_image.stores.folder import FolderStore
-from tests.images import handmade_png, libjpeg_with_restarts
+from tests.images import _chunk, handmade_png, libjpeg_with_restarts
 
 BUDGET = 900_000  # base64 characters: Claude Desktop's share for one image
 
@@ -174,6 +176,38 @@ def test_a_band_encoder_that_breaks_costs_the_head_start_not_the_preview(
     assert inline_for(data, identify(data), plan, decoded.picture, None) == inline_for(data, identify(data), plan)
 
 
+def rgb_png(size: tuple[int, int], chunks: tuple[bytes, ...] = (), *, drawn: tuple[int, int] | None = None) -> bytes:
+    """An 8-bit RGB PNG of `size` whose pixel data is only `drawn` (width, rows; all of it: None), with `chunks`
+    (acTL, fcTL ...) before its IDAT: a file Pillow decodes, leaving the pixels it lacks untouched."""
+    width, height = drawn or size
+    pixels = Image.open(io.BytesIO(photo_png((width, height), seed=11))).tobytes()
+    raw = b"".join(b"\0" + pixels[y * width * 3 : (y + 1) * width * 3] for y in range(height))
+    header = struct.pack(">IIBBBBB", *size, 8, 2, 0, 0, 0)
+    parts = [_chunk(b"IHDR", header), *chunks, _chunk(b"IDAT", zlib.compress(raw)), _chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(parts)
+
+
+PARTLY_DRAWN = {
+    "pixel data ending halfway down": rgb_png((200, 300), drawn=(200, 150)),
+    "pixel data ending one row short": rgb_png((200, 300), drawn=(200, 299)),
+}
+
+
+@pytest.mark.parametrize("name", list(PARTLY_DRAWN))
+def test_rows_the_decoder_never_writes_are_what_pillow_leaves_not_the_fill_colour(name: str, tmp_path: Path) -> None:
+    """Pillow decodes these, leaving the rows they lack as new memory is (black); memory filled to follow the
+    decoding must not show through in the picture nor in its preview."""
+    data = PARTLY_DRAWN[name]
+    decoded = arrive(tmp_path, data, 4096).decoded()
+    assert decoded.problem is None
+    if decoded.picture is not None:
+        expected = decode_picture(data)
+        assert decoded.picture.tobytes() == expected.tobytes()
+    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and shown == inline_for(data, identify(data), plan)
+
+
 def test_a_check_that_breaks_before_following_costs_the_head_start_not_the_picture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,3 +219,17 @@ def test_a_check_that_breaks_before_following_costs_the_head_start_not_the_pictu
     decoded = arrive(tmp_path, data, 8192).decoded()
     assert decoded.problem is None and decoded.picture is not None and decoded.preview is None
     assert decoded.picture.tobytes() == decode_picture(data).tobytes()
+
+
+def test_a_picture_ending_in_the_fill_colour_is_shown_as_it_always_was(tmp_path: Path) -> None:
+    """Its last row cannot be told from one never written: it costs the head start, not the picture."""
+    picture = Image.open(io.BytesIO(photo_png((200, 300), seed=12)))
+    picture.paste(bands.DecodedRows.SENTINEL, (0, 260, 200, 300))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    decoded = arrive(tmp_path, data, 4096).decoded()
+    assert decoded.problem is None
+    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and shown == inline_for(data, identify(data), plan)

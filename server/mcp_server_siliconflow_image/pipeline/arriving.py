@@ -375,5 +375,8 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
     finally:
         arriving.on_idle = None
     arriving.drain()
-    preview = follower.finish(picture) if follower is not None else None
-    return Decoded(picture, preview=preview)
+    if follower is None:
+        return Decoded(picture)
+    if not follower.written(picture):  # rows the decoder never wrote hold the colour memory was filled with
+        return Decoded()  # so the picture is decoded after the download, as before
+    return Decoded(picture, preview=follower.finish(picture))

@@ -84,6 +84,14 @@ class DecodedRows:
         memory = self._picture.im
         return any(memory.getpixel((column, row)) != self.SENTINEL for column in self._columns)
 
+    def written(self, picture: PILImage) -> bool:
+        """Whether the decoder wrote every row of `picture` (decoded into the prepared memory): Pillow accepts
+        pixel data that ends early and leaves the rows it lacks as they were, which here is the filled colour,
+        not the black of new memory. Rows are written top to bottom, so the last row tells; one that holds the
+        colour throughout may also be a decoded one, which only costs the head start."""
+        last = picture.height - 1
+        return picture.crop((0, last, picture.width, last + 1)).getextrema() != tuple((v, v) for v in self.SENTINEL)
+
 
 class BandedJpeg:
     """A preview JPEG of `picture` at `quality`, encoded band by band as its rows become final.
@@ -226,6 +234,15 @@ class Follower:
         except Exception:
             logger.exception("encoding a preview while its picture decoded failed")
             self._banded.given_up = True
+
+    def written(self, picture: PILImage) -> bool:
+        """Whether `picture` (decoded) is Pillow's picture, every row written by its decoder; when not (or when
+        that cannot be told), neither it nor its preview may be used: it is decoded again after the download."""
+        try:
+            return self._rows.written(picture)
+        except Exception:
+            logger.exception("checking a picture decoded into prepared memory failed")
+            return False
 
     def finish(self, picture: PILImage) -> InlineImage | None:
         """The preview of the decoded `picture`, or None: make it the usual way."""
