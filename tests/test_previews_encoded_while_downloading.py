@@ -187,9 +187,17 @@ def rgb_png(size: tuple[int, int], chunks: tuple[bytes, ...] = (), *, drawn: tup
     return b"\x89PNG\r\n\x1a\n" + b"".join(parts)
 
 
+def apng_chunks(first_frame: tuple[int, int]) -> tuple[bytes, ...]:
+    """An APNG's acTL and its first frame's fcTL (the IDAT is that frame), `first_frame` wide and high."""
+    frame = struct.pack(">IIIIIHHBB", 0, *first_frame, 0, 0, 1, 10, 0, 0)
+    return _chunk(b"acTL", struct.pack(">II", 1, 0)), _chunk(b"fcTL", frame)
+
+
 PARTLY_DRAWN = {
     "pixel data ending halfway down": rgb_png((200, 300), drawn=(200, 150)),
     "pixel data ending one row short": rgb_png((200, 300), drawn=(200, 299)),
+    "an APNG whose first frame is its top half": rgb_png((200, 300), apng_chunks((200, 150)), drawn=(200, 150)),
+    "an APNG whose first frame is its left half": rgb_png((200, 300), apng_chunks((100, 300)), drawn=(100, 300)),
 }
 
 

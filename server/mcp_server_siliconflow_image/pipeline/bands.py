@@ -44,8 +44,8 @@ def follows(picture: ImageFile) -> bool:
     if picture.format != "PNG" or picture.mode != "RGB" or picture.info.get("interlace"):
         return False
     tiles = picture.tile
-    if len(tiles) != 1 or tiles[0][0] != "zip":
-        return False
+    if len(tiles) != 1 or tiles[0][0] != "zip" or tiles[0][1] != (0, 0, *picture.size):
+        return False  # one tile, the whole picture (an APNG's first frame may be a part of it, the rest left as is)
     arguments = tiles[0][3]
     raw_mode = arguments[0] if isinstance(arguments, tuple) else arguments
     return raw_mode == "RGB" and picture.height > BAND_ROWS
