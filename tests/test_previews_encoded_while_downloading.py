@@ -241,3 +241,29 @@ def test_a_picture_ending_in_the_fill_colour_is_shown_as_it_always_was(tmp_path:
     plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
     shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
     assert shown is not None and shown == inline_for(data, identify(data), plan)
+
+
+def test_a_download_retried_midway_is_previewed_from_its_second_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = photo_png((400, 600), seed=13), photo_png((300, 700), seed=14)
+    encoded: list[int] = []
+    encode_band = bands.BandedJpeg._encode_band
+
+    def counted(self: bands.BandedJpeg, bottom: int) -> None:
+        encode_band(self, bottom)
+        encoded.append(bottom)
+
+    monkeypatch.setattr(bands.BandedJpeg, "_encode_band", counted)
+    arriving = ArrivingImage(FolderStore(tmp_path).pending(), preview_budget=BUDGET)
+    arriving.restart()
+    arriving.write(first[: len(first) * 2 // 3])
+    deadline = time.monotonic() + 30
+    while len(encoded) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(encoded) >= 3  # the first try's bands were under way
+    arriving.restart()
+    for start in range(0, len(second), 5000):
+        arriving.write(second[start : start + 5000])
+    arriving.end()
+    assert preview_jpeg(arriving) == libjpeg_with_restarts(second)
