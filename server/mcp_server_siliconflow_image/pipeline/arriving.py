@@ -369,14 +369,17 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
 
     try:
         picture = decode_picture(arriving, follow)
+        if follower is not None and not follower.written(picture):
+            # Rows the decoder never wrote hold the colour memory was filled with: decoded again, as always
+            # (the bytes are all still kept until `drain()`; the inline copy may have no others to decode).
+            follower, arriving.on_idle = None, None
+            arriving.seek(0)
+            picture = decode_picture(arriving)
     except UndecodableImageError as error:
         arriving.drain()
         return Decoded(None, str(error))
     finally:
         arriving.on_idle = None
     arriving.drain()
-    if follower is None:
-        return Decoded(picture)
-    if not follower.written(picture):  # rows the decoder never wrote hold the colour memory was filled with
-        return Decoded()  # so the picture is decoded after the download, as before
-    return Decoded(picture, preview=follower.finish(picture))
+    preview = follower.finish(picture) if follower is not None else None
+    return Decoded(picture, preview=preview)

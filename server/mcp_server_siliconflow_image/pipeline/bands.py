@@ -237,7 +237,7 @@ class Follower:
 
     def written(self, picture: PILImage) -> bool:
         """Whether `picture` (decoded) is Pillow's picture, every row written by its decoder; when not (or when
-        that cannot be told), neither it nor its preview may be used: it is decoded again after the download."""
+        that cannot be told), neither it nor its preview may be used: it is decoded again, the usual way."""
         try:
             return self._rows.written(picture)
         except Exception:
