@@ -11,6 +11,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import identify
-from mcp_server_siliconflow_image.pipeline import bands
+from mcp_server_siliconflow_image.pipeline import bands, execute
 from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
 from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, decode_picture, inline_for
 from mcp_server_siliconflow_image.standin.pictures import noise_png, photo_png
@@ -267,3 +268,16 @@ def test_a_download_retried_midway_is_previewed_from_its_second_try(
         arriving.write(second[start : start + 5000])
     arriving.end()
     assert preview_jpeg(arriving) == libjpeg_with_restarts(second)
+
+
+def test_a_preview_halved_for_its_share_is_not_shown_when_the_share_grew(tmp_path: Path) -> None:
+    """Made for one of three photos' shares, a preview is halved; one of the three failing leaves the other
+    two a share their full-size preview fits, and they get it, as they did before previews were banded."""
+    data = photo_png((1024, 1024), seed=9)  # its full-size preview: ~380 KB of base64
+    arriving = arrive(tmp_path, data, 65536, budget=300_000)
+    banded = arriving.decoded().preview
+    assert banded is not None and banded.width == 512
+    item = execute._Received(cast("Any", None), FolderStore(tmp_path).pending(), identify(data), arriving)
+    shown = execute._inline_copy(item, InlinePlan.for_batch([len(data)] * 2, 900_000))
+    assert shown is not None and shown.width == 1024
+    assert shown == inline_for(data, identify(data), InlinePlan.for_batch([len(data)] * 2, 900_000))

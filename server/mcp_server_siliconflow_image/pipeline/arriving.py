@@ -66,10 +66,12 @@ class Decoded:
 
     picture: PILImage | None = None
     problem: str | None = None
-    preview: InlineImage | None = None
-    """Its preview, made band by band as it decoded (pipeline/bands.py), when it could be."""
     """Why the picture cannot be decoded (the bytes are not a picture Pillow reads); None when it was, or
     when it was not tried (given up, abandoned): then it is decoded after the download, as before."""
+    preview: InlineImage | None = None
+    """Its preview, made band by band as it decoded (pipeline/bands.py), when it could be."""
+    preview_share: int = 0
+    """The base64 characters `preview` was made to fit: a larger share may get a larger preview."""
 
 
 class ArrivingBytes(io.RawIOBase):
@@ -382,4 +384,4 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
         arriving.on_idle = None
     arriving.drain()
     preview = follower.finish(picture) if follower is not None else None
-    return Decoded(picture, preview=preview)
+    return Decoded(picture, preview=preview, preview_share=preview_budget)
