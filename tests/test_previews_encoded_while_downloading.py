@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import threading
 import time
+import zlib
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -16,12 +19,12 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import identify
-from mcp_server_siliconflow_image.pipeline import bands
+from mcp_server_siliconflow_image.pipeline import bands, execute
 from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
-from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, inline_for
+from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, decode_picture, inline_for
 from mcp_server_siliconflow_image.standin.pictures import noise_png, photo_png
 from mcp_server_siliconflow_image.stores.folder import FolderStore
-from tests.images import handmade_png, libjpeg_with_restarts
+from tests.images import _chunk, handmade_png, libjpeg_with_restarts
 
 BUDGET = 900_000  # base64 characters: Claude Desktop's share for one image
 
@@ -172,3 +175,109 @@ def test_a_band_encoder_that_breaks_costs_the_head_start_not_the_preview(
     assert decoded.problem is None and decoded.picture is not None and decoded.preview is None
     plan = InlinePlan.for_batch([len(data)] * 2, BUDGET)
     assert inline_for(data, identify(data), plan, decoded.picture, None) == inline_for(data, identify(data), plan)
+
+
+def rgb_png(size: tuple[int, int], chunks: tuple[bytes, ...] = (), *, drawn: tuple[int, int] | None = None) -> bytes:
+    """An 8-bit RGB PNG of `size` whose pixel data is only `drawn` (width, rows; all of it: None), with `chunks`
+    (acTL, fcTL ...) before its IDAT: a file Pillow decodes, leaving the pixels it lacks untouched."""
+    width, height = drawn or size
+    pixels = Image.open(io.BytesIO(photo_png((width, height), seed=11))).tobytes()
+    raw = b"".join(b"\0" + pixels[y * width * 3 : (y + 1) * width * 3] for y in range(height))
+    header = struct.pack(">IIBBBBB", *size, 8, 2, 0, 0, 0)
+    parts = [_chunk(b"IHDR", header), *chunks, _chunk(b"IDAT", zlib.compress(raw)), _chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(parts)
+
+
+def apng_chunks(first_frame: tuple[int, int]) -> tuple[bytes, ...]:
+    """An APNG's acTL and its first frame's fcTL (the IDAT is that frame), `first_frame` wide and high."""
+    frame = struct.pack(">IIIIIHHBB", 0, *first_frame, 0, 0, 1, 10, 0, 0)
+    return _chunk(b"acTL", struct.pack(">II", 1, 0)), _chunk(b"fcTL", frame)
+
+
+PARTLY_DRAWN = {
+    "pixel data ending halfway down": rgb_png((200, 300), drawn=(200, 150)),
+    "pixel data ending one row short": rgb_png((200, 300), drawn=(200, 299)),
+    "an APNG whose first frame is its top half": rgb_png((200, 300), apng_chunks((200, 150)), drawn=(200, 150)),
+    "an APNG whose first frame is its left half": rgb_png((200, 300), apng_chunks((100, 300)), drawn=(100, 300)),
+}
+
+
+@pytest.mark.parametrize("name", list(PARTLY_DRAWN))
+def test_rows_the_decoder_never_writes_are_what_pillow_leaves_not_the_fill_colour(name: str, tmp_path: Path) -> None:
+    """Pillow decodes these, leaving the rows they lack as new memory is (black); memory filled to follow the
+    decoding must not show through in the picture nor in its preview."""
+    data = PARTLY_DRAWN[name]
+    decoded = arrive(tmp_path, data, 4096).decoded()
+    assert decoded.problem is None and decoded.picture is not None  # a large image's bytes are not kept for it
+    assert decoded.picture.tobytes() == decode_picture(data).tobytes()
+    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and shown == inline_for(data, identify(data), plan)
+
+
+def test_a_check_that_breaks_before_following_costs_the_head_start_not_the_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(picture: object) -> bool:
+        raise RuntimeError("a bug in deciding what to follow")
+
+    monkeypatch.setattr(bands, "follows", broken)
+    data = photo_png((300, 200), seed=8)
+    decoded = arrive(tmp_path, data, 8192).decoded()
+    assert decoded.problem is None and decoded.picture is not None and decoded.preview is None
+    assert decoded.picture.tobytes() == decode_picture(data).tobytes()
+
+
+def test_a_picture_ending_in_the_fill_colour_is_shown_as_it_always_was(tmp_path: Path) -> None:
+    """Its last row cannot be told from one never written: it costs the head start (it is decoded again, as
+    always), not the picture."""
+    picture = Image.open(io.BytesIO(photo_png((200, 300), seed=12)))
+    picture.paste(bands.DecodedRows.SENTINEL, (0, 260, 200, 300))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    decoded = arrive(tmp_path, data, 4096).decoded()
+    assert decoded.problem is None and decoded.picture is not None
+    assert decoded.picture.tobytes() == decode_picture(data).tobytes()
+    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and shown == inline_for(data, identify(data), plan)
+
+
+def test_a_download_retried_midway_is_previewed_from_its_second_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = photo_png((400, 600), seed=13), photo_png((300, 700), seed=14)
+    encoded: list[int] = []
+    encode_band = bands.BandedJpeg._encode_band
+
+    def counted(self: bands.BandedJpeg, bottom: int) -> None:
+        encode_band(self, bottom)
+        encoded.append(bottom)
+
+    monkeypatch.setattr(bands.BandedJpeg, "_encode_band", counted)
+    arriving = ArrivingImage(FolderStore(tmp_path).pending(), preview_budget=BUDGET)
+    arriving.restart()
+    arriving.write(first[: len(first) * 2 // 3])
+    deadline = time.monotonic() + 30
+    while len(encoded) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(encoded) >= 3  # the first try's bands were under way
+    arriving.restart()
+    for start in range(0, len(second), 5000):
+        arriving.write(second[start : start + 5000])
+    arriving.end()
+    assert preview_jpeg(arriving) == libjpeg_with_restarts(second)
+
+
+def test_a_preview_halved_for_its_share_is_not_shown_when_the_share_grew(tmp_path: Path) -> None:
+    """Made for one of three photos' shares, a preview is halved; one of the three failing leaves the other
+    two a share their full-size preview fits, and they get it, as they did before previews were banded."""
+    data = photo_png((1024, 1024), seed=9)  # its full-size preview: ~380 KB of base64
+    arriving = arrive(tmp_path, data, 65536, budget=300_000)
+    banded = arriving.decoded().preview
+    assert banded is not None and banded.width == 512
+    item = execute._Received(cast("Any", None), FolderStore(tmp_path).pending(), identify(data), arriving)
+    shown = execute._inline_copy(item, InlinePlan.for_batch([len(data)] * 2, 900_000))
+    assert shown is not None and shown.width == 1024
+    assert shown == inline_for(data, identify(data), InlinePlan.for_batch([len(data)] * 2, 900_000))

@@ -66,10 +66,12 @@ class Decoded:
 
     picture: PILImage | None = None
     problem: str | None = None
-    preview: InlineImage | None = None
-    """Its preview, made band by band as it decoded (pipeline/bands.py), when it could be."""
     """Why the picture cannot be decoded (the bytes are not a picture Pillow reads); None when it was, or
     when it was not tried (given up, abandoned): then it is decoded after the download, as before."""
+    preview: InlineImage | None = None
+    """Its preview, made band by band as it decoded (pipeline/bands.py), when it could be."""
+    preview_share: int = 0
+    """The base64 characters `preview` was made to fit: a larger share may get a larger preview."""
 
 
 class ArrivingBytes(io.RawIOBase):
@@ -356,9 +358,11 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
 
     def follow(opened: ImageFile) -> None:
         nonlocal follower
-        if preview_budget <= 0 or not bands.follows(opened) or preview_factor(opened.width, opened.height) != 1:
+        if preview_budget <= 0:
             return
-        try:
+        try:  # all of it: whatever raises here, Pillow would take for a picture it cannot decode
+            if not bands.follows(opened) or preview_factor(opened.width, opened.height) != 1:
+                return
             follower = bands.Follower(opened, PREVIEW_QUALITIES[0], preview_budget)
         except Exception:  # the head start only: Pillow decodes into memory of its own
             logger.exception("following a picture's decoding failed")
@@ -367,6 +371,12 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
 
     try:
         picture = decode_picture(arriving, follow)
+        if follower is not None and not follower.written(picture):
+            # Rows the decoder never wrote hold the colour memory was filled with: decoded again, as always
+            # (the bytes are all still kept until `drain()`; the inline copy may have no others to decode).
+            follower, arriving.on_idle = None, None
+            arriving.seek(0)
+            picture = decode_picture(arriving)
     except UndecodableImageError as error:
         arriving.drain()
         return Decoded(None, str(error))
@@ -374,4 +384,4 @@ def _decode_and_hash(arriving: ArrivingBytes, preview_budget: int) -> Decoded:
         arriving.on_idle = None
     arriving.drain()
     preview = follower.finish(picture) if follower is not None else None
-    return Decoded(picture, preview=preview)
+    return Decoded(picture, preview=preview, preview_share=preview_budget)

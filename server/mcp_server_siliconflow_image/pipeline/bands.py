@@ -44,8 +44,8 @@ def follows(picture: ImageFile) -> bool:
     if picture.format != "PNG" or picture.mode != "RGB" or picture.info.get("interlace"):
         return False
     tiles = picture.tile
-    if len(tiles) != 1 or tiles[0][0] != "zip":
-        return False
+    if len(tiles) != 1 or tiles[0][0] != "zip" or tiles[0][1] != (0, 0, *picture.size):
+        return False  # one tile, the whole picture (an APNG's first frame may be a part of it, the rest left as is)
     arguments = tiles[0][3]
     raw_mode = arguments[0] if isinstance(arguments, tuple) else arguments
     return raw_mode == "RGB" and picture.height > BAND_ROWS
@@ -83,6 +83,14 @@ class DecodedRows:
         """Whether `row` and every row above it are decoded."""
         memory = self._picture.im
         return any(memory.getpixel((column, row)) != self.SENTINEL for column in self._columns)
+
+    def written(self, picture: PILImage) -> bool:
+        """Whether the decoder wrote every row of `picture` (decoded into the prepared memory): Pillow accepts
+        pixel data that ends early and leaves the rows it lacks as they were, which here is the filled colour,
+        not the black of new memory. Rows are written top to bottom, so the last row tells; one that holds the
+        colour throughout may also be a decoded one, which only costs the head start."""
+        last = picture.height - 1
+        return picture.crop((0, last, picture.width, last + 1)).getextrema() != tuple((v, v) for v in self.SENTINEL)
 
 
 class BandedJpeg:
@@ -213,10 +221,11 @@ class Follower:
     only the head start (the preview is then made after the download, the usual way), never the decoding."""
 
     def __init__(self, picture: ImageFile, quality: int, budget: int) -> None:
-        """`picture`: opened, not yet loaded (its memory is prepared here)."""
+        """`picture`: opened, not yet loaded (its memory is prepared here, last: a Follower that could not be
+        made has left the picture's memory to Pillow)."""
         self._rows = DecodedRows(picture)
-        self._rows.prepare()
         self._banded = BandedJpeg(picture, quality, budget)
+        self._rows.prepare()
 
     def on_idle(self) -> None:
         """The decoder has to wait for bytes: encode the bands it has finished."""
@@ -225,6 +234,15 @@ class Follower:
         except Exception:
             logger.exception("encoding a preview while its picture decoded failed")
             self._banded.given_up = True
+
+    def written(self, picture: PILImage) -> bool:
+        """Whether `picture` (decoded) is Pillow's picture, every row written by its decoder; when not (or when
+        that cannot be told), neither it nor its preview may be used: it is decoded again, the usual way."""
+        try:
+            return self._rows.written(picture)
+        except Exception:
+            logger.exception("checking a picture decoded into prepared memory failed")
+            return False
 
     def finish(self, picture: PILImage) -> InlineImage | None:
         """The preview of the decoded `picture`, or None: make it the usual way."""

@@ -295,7 +295,9 @@ def _inline_copy(item: _Received, plan: InlinePlan) -> InlineImage | None:
         raise UndecodableImageError(decoded.problem)
     if decoded.picture is None and not item.data:
         raise UndecodableImageError("decoding it failed unexpectedly (the server's log says why)")
-    return inline_for(item.data, item.image, plan, decoded.picture, decoded.preview)
+    # A preview made for a smaller share (another image of the batch failed) may have been halved to fit it.
+    preview = decoded.preview if plan.share <= decoded.preview_share else None
+    return inline_for(item.data, item.image, plan, decoded.picture, preview)
 
 
 def _failure(made: MadeImage, error: Exception, answered_at: datetime) -> FailedImageOut:
