@@ -20,7 +20,7 @@ from PIL import Image
 
 from mcp_server_siliconflow_image.imageformat import identify
 from mcp_server_siliconflow_image.pipeline import bands, execute
-from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage
+from mcp_server_siliconflow_image.pipeline.arriving import ArrivingImage, Decoded
 from mcp_server_siliconflow_image.pipeline.previews import InlinePlan, decode_picture, inline_for
 from mcp_server_siliconflow_image.standin.pictures import noise_png, photo_png
 from mcp_server_siliconflow_image.stores.folder import FolderStore
@@ -202,17 +202,22 @@ PARTLY_DRAWN = {
 }
 
 
+def assert_decoded_and_shown_as_usual(decoded: Decoded, data: bytes) -> None:
+    """The picture is Pillow's own, and what is shown (in a batch of four, small shares) is the usual preview.
+    The picture itself is checked: a large image's bytes are not kept for decoding it again."""
+    assert decoded.problem is None and decoded.picture is not None
+    assert decoded.picture.tobytes() == decode_picture(data).tobytes()
+    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
+    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
+    assert shown is not None and shown == inline_for(data, identify(data), plan)
+
+
 @pytest.mark.parametrize("name", list(PARTLY_DRAWN))
 def test_rows_the_decoder_never_writes_are_what_pillow_leaves_not_the_fill_colour(name: str, tmp_path: Path) -> None:
     """Pillow decodes these, leaving the rows they lack as new memory is (black); memory filled to follow the
     decoding must not show through in the picture nor in its preview."""
     data = PARTLY_DRAWN[name]
-    decoded = arrive(tmp_path, data, 4096).decoded()
-    assert decoded.problem is None and decoded.picture is not None  # a large image's bytes are not kept for it
-    assert decoded.picture.tobytes() == decode_picture(data).tobytes()
-    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
-    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
-    assert shown is not None and shown == inline_for(data, identify(data), plan)
+    assert_decoded_and_shown_as_usual(arrive(tmp_path, data, 4096).decoded(), data)
 
 
 def test_a_check_that_breaks_before_following_costs_the_head_start_not_the_picture(
@@ -236,12 +241,7 @@ def test_a_picture_ending_in_the_fill_colour_is_shown_as_it_always_was(tmp_path:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     data = buffer.getvalue()
-    decoded = arrive(tmp_path, data, 4096).decoded()
-    assert decoded.problem is None and decoded.picture is not None
-    assert decoded.picture.tobytes() == decode_picture(data).tobytes()
-    plan = InlinePlan.for_batch([len(data)] * 4, 4 * 20_000)
-    shown = inline_for(data, identify(data), plan, decoded.picture, decoded.preview)
-    assert shown is not None and shown == inline_for(data, identify(data), plan)
+    assert_decoded_and_shown_as_usual(arrive(tmp_path, data, 4096).decoded(), data)
 
 
 def test_a_download_retried_midway_is_previewed_from_its_second_try(
