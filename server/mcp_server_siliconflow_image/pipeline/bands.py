@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MCU_SIDE = 16
+START_OF_FRAME = 0xFFC0  # baseline
+START_OF_SCAN = 0xFFDA
 GIVE_UP_AFTER = 0.25
 """Once this share of the rows is encoded, a preview heading over its budget goes on at half size, or is
 given up (noise-like pictures rarely fit; the preview search after the download picks a smaller one)."""
@@ -196,23 +198,26 @@ def _reduced(side: int, factor: int) -> int:
 
 def _split_jpeg(jpeg: bytes) -> tuple[bytes, bytes, bytes]:
     """(everything before the scan, the scan's header, its entropy-coded data) of a one-scan JPEG."""
-    position = 2  # after SOI
-    while True:
-        marker, length = struct.unpack_from(">HH", jpeg, position)
-        if marker == 0xFFDA:  # start of scan
-            scan_start = position + 2 + length
-            return jpeg[:position], jpeg[position:scan_start], jpeg[scan_start:-2]  # the last two: EOI
-        position += 2 + length
+    position, length = _segment(jpeg, START_OF_SCAN)
+    scan_start = position + 2 + length
+    return jpeg[:position], jpeg[position:scan_start], jpeg[scan_start:-2]  # the last two bytes: EOI
 
 
 def _with_height(header: bytes, height: int) -> bytes:
     """`header` with its frame (SOF0) saying `height` rows."""
+    position, _ = _segment(header, START_OF_FRAME)
+    frame = position + 5  # marker, length, precision
+    return header[:frame] + struct.pack(">H", height) + header[frame + 2 :]
+
+
+def _segment(jpeg: bytes, wanted: int) -> tuple[int, int]:
+    """Where the segment with marker `wanted` starts in JPEG bytes, and its length, walking the segments after
+    SOI (Pillow's own output: `wanted` is there, before any entropy-coded data)."""
     position = 2
     while True:
-        marker, length = struct.unpack_from(">HH", header, position)
-        if marker == 0xFFC0:
-            frame = position + 5  # marker, length, precision
-            return header[:frame] + struct.pack(">H", height) + header[frame + 2 :]
+        marker, length = struct.unpack_from(">HH", jpeg, position)
+        if marker == wanted:
+            return position, length
         position += 2 + length
 
 
