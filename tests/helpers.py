@@ -46,7 +46,7 @@ INITIALIZE = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
 }
-"""An initialize request as raw JSON-RPC, for posting to /mcp without an MCP client."""
+"""An initialize request as raw JSON-RPC, for posting to /mcp or writing to stdin without an MCP client."""
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 

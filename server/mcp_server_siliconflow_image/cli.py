@@ -219,7 +219,7 @@ def serve(settings: Settings) -> None:
     else:
         from mcp_server_siliconflow_image.hosting.stdio import serve_stdio
 
-        serve_stdio(server)
+        serve_stdio(server, finish_within=settings.timeout + settings.download_seconds)
 
 
 def run_doctor_command(options: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 The SDK's stdio transport drops, without an answer, a line it cannot validate, and the client waits forever.
 Such a line is repaired when it is valid JSON the SDK's strict parser refuses, and answered with the JSON-RPC
 error it is owed when it is not a valid request at all (see `RepairedLines`). A client that goes away (stdin
-closed, stdout broken) is a normal end.
+closed, stdout broken) is a normal end; stdin's end still gets every request read before it answered (see
+`OpenRequests`), as the SDK alone would cancel them.
 Over stdio the one user owns the server: its own key, its images, and the local files edit_image may read.
 """
 
@@ -19,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import anyio
 from mcp.shared.message import SessionMessage
-from mcp_types import JSONRPCError
+from mcp_types import JSONRPCError, JSONRPCResponse
 
-from mcp_server_siliconflow_image.hosting.malformed import bounded_int, refusals
+from mcp_server_siliconflow_image.hosting.malformed import bounded_int, judged, usable_id
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -42,14 +43,15 @@ def closed_pipe() -> str | None:
     )
 
 
-def serve_stdio(server: MCPServer[Any]) -> None:
+def serve_stdio(server: MCPServer[Any], finish_within: float) -> None:
     """Serve one client over stdin/stdout until it goes away, and say so on stderr rather than in a traceback.
 
-    A client ends the session by closing stdin; one that dies or closes its end of stdout mid-call makes
-    the next write fail with a broken pipe. Both are a normal end for a stdio server.
+    A client ends the session by closing stdin; the requests it sent before are answered first, for at most
+    `finish_within` seconds (the longest one call may take). One that dies or closes its end of stdout mid-call
+    makes the next write fail with a broken pipe. Both are a normal end for a stdio server.
     """
     try:
-        anyio.run(_serve_stdio_async, server)
+        anyio.run(_serve_stdio_async, server, finish_within)
     except BaseException as error:
         if not _client_went_away(error):
             raise
@@ -60,22 +62,92 @@ def serve_stdio(server: MCPServer[Any]) -> None:
     logger.info("stdin closed: the client ended the session; stopping")
 
 
-async def _serve_stdio_async(server: MCPServer[Any]) -> None:
+async def _serve_stdio_async(server: MCPServer[Any], finish_within: float) -> None:
     """The SDK's stdio transport, reading stdin through `RepairedLines` so every request gets an answer."""
     from mcp.server.stdio import stdio_server
 
     lines = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
-    repaired = RepairedLines(lines)
+    open_requests = OpenRequests(finish_within)
+    repaired = RepairedLines(lines, open_requests)
     async with stdio_server(stdin=cast("anyio.AsyncFile[str]", repaired)) as (reading, writing):
         repaired.answer_through(writing)
         lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs; it takes no stdin of ours
-        await lowlevel.run(reading, writing, lowlevel.create_initialization_options())
+        answers = WatchedAnswers(writing, open_requests)
+        await lowlevel.run(reading, answers, lowlevel.create_initialization_options())
+
+
+class OpenRequests:
+    """The client's requests that have no answer yet, so that the end of stdin waits for them.
+
+    The SDK ends the session as soon as stdin ends and cancels the calls still running. A client that writes
+    its requests and closes stdin (a script: `printf '...' | mcp-server-siliconflow-image`) then gets no answer
+    to the last ones, and a generation the provider already made is cut off. So the end of stdin is held back
+    until every request read has been answered or cancelled by the client (`notifications/cancelled`), for at
+    most `finish_within` seconds.
+    """
+
+    def __init__(self, finish_within: float) -> None:
+        self.finish_within = finish_within
+        self._open: set[int | str] = set()
+        self._none_open = anyio.Event()
+
+    def read(self, message: Any) -> None:
+        """Note a message passed on to the SDK: a request opens, a cancellation closes the request it names."""
+        if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+            return
+        request_id = usable_id(message)
+        if request_id is not None:
+            self._open.add(request_id)
+        elif message["method"] == "notifications/cancelled" and isinstance(message.get("params"), dict):
+            cancelled = usable_id({"id": message["params"].get("requestId")})
+            if cancelled is not None:
+                self.closed(cancelled)
+
+    def closed(self, request_id: int | str) -> None:
+        self._open.discard(request_id)
+        if not self._open:
+            self._none_open.set()
+
+    async def all_closed(self) -> None:
+        """Return once no request is open, or after `finish_within` seconds (logged: those calls are dropped)."""
+        with anyio.move_on_after(self.finish_within):
+            while self._open:
+                self._none_open = anyio.Event()
+                await self._none_open.wait()
+        if self._open:
+            unanswered, seconds = len(self._open), self.finish_within
+            logger.warning("stdin closed: %d calls still unanswered after %g s are dropped", unanswered, seconds)
+
+
+class WatchedAnswers:
+    """The transport's write stream, closing each request in `OpenRequests` once its answer has been sent."""
+
+    def __init__(self, stream: Answers, open_requests: OpenRequests) -> None:
+        self._stream = stream
+        self._open_requests = open_requests
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._stream.send(item)
+        answer = item.message
+        if isinstance(answer, JSONRPCResponse | JSONRPCError) and answer.id is not None:
+            self._open_requests.closed(answer.id)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> WatchedAnswers:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class Answers(Protocol):
     """Where the server's messages to the client go (the transport's write stream)."""
 
     async def send(self, item: SessionMessage, /) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class RepairedLines:
@@ -87,11 +159,13 @@ class RepairedLines:
     a short string), so the request reaches validation and is refused in words. A line that is no valid request
     (`"params": [1]`, `"jsonrpc": "1.0"`, a method that is not a string, a batch, text that is not JSON) is not
     passed on: it is answered with its JSON-RPC error (hosting/malformed.py) on the transport's own write
-    stream, and the next line is read. Blank lines are skipped.
+    stream, and the next line is read. Blank lines are skipped. When stdin ends, the lines end once the
+    requests passed on are answered (`OpenRequests`).
     """
 
-    def __init__(self, lines: AsyncIterable[str]) -> None:
+    def __init__(self, lines: AsyncIterable[str], open_requests: OpenRequests) -> None:
         self._lines = lines
+        self._open_requests = open_requests
         self._answers: Answers | None = None
         self._can_answer = anyio.Event()
 
@@ -107,24 +181,30 @@ class RepairedLines:
             if not line.strip():
                 continue
             readable = readable_line(line)
-            if isinstance(readable, str):
-                yield readable
+            if isinstance(readable, tuple):
+                text, message = readable
+                self._open_requests.read(message)
+                yield text
                 continue
             if not readable:
                 logger.warning("ignored a malformed response from the client (responses are never answered)")
             for refusal in readable:
                 logger.warning("answered a malformed message: %d %s", refusal.error.code, refusal.error.message)
                 await self._answers.send(SessionMessage(refusal))
+        await self._open_requests.all_closed()
 
 
-def readable_line(line: str) -> str | list[JSONRPCError]:
-    """`line` as the SDK can read it (itself, or repaired), or the error answers it is owed instead."""
-    answers = refusals(line)
+def readable_line(line: str) -> tuple[str, Any] | list[JSONRPCError]:
+    """`line` as the SDK can read it (itself, or repaired) with the message it holds, or the error answers it
+    is owed instead."""
+    message, answers = judged(line)
     if answers is None:
-        return line
+        return line, message
     repaired = repair_line(line)
-    if repaired is not None and refusals(repaired) is None:
-        return repaired
+    if repaired is not None:
+        message, still_refused = judged(repaired)
+        if still_refused is None:
+            return repaired, message
     return answers
 
 
