@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -22,7 +23,7 @@ from tests.raw_client import RawStdioClient
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
-def call(request_id: int, name: str, arguments: dict[str, object]) -> dict[str, object]:
+def call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {
         "jsonrpc": "2.0",
         "id": request_id,
@@ -31,7 +32,9 @@ def call(request_id: int, name: str, arguments: dict[str, object]) -> dict[str, 
     }
 
 
-def answers_after_stdin_closed(client: RawStdioClient, *messages: dict[str, object]) -> tuple[dict[int, dict], str]:
+def answers_after_stdin_closed(
+    client: RawStdioClient, *messages: dict[str, Any]
+) -> tuple[dict[int, dict[str, Any]], str]:
     """Write `messages` at once, close stdin, and collect every answer the server wrote before it exited."""
     for message in messages:
         client.send(message)
