@@ -1,5 +1,6 @@
-"""A gateway URL with a password in it (`https://user:pass@gateway/v1`): the key still goes as `Bearer`, and the
-password shows up nowhere: not on the wire, not in results, sidecars, errors or logs.
+"""A gateway URL with a password in it (`https://user:pass@gateway/v1`, or a token alone: `https://token@gateway/v1`):
+the key still goes as `Bearer`, and the password shows up nowhere: not on the wire, not in results, sidecars, errors
+or logs.
 
 httpx would turn the URL's userinfo into Basic auth in place of the Bearer key (the stand-in would then refuse
 the call with 401); the server drops the userinfo from its requests instead, and redacts it wherever it names
@@ -24,37 +25,47 @@ pytestmark = pytest.mark.anyio
 PASSWORD = "gw-Pa55-9f3b1c7e"
 
 
-def behind_a_password(base_url: str) -> str:
-    return base_url.replace("http://", f"http://gateway-user:{PASSWORD}@")
+USERINFO = {
+    "user and password": (f"gateway-user:{PASSWORD}", "gateway-user:[redacted]"),
+    "token": (PASSWORD, "[redacted]"),
+}
+"""How the secret is written in the URL's userinfo, and how it is shown."""
 
 
+def behind_a_password(base_url: str, userinfo: str = "user and password") -> str:
+    return base_url.replace("http://", f"http://{USERINFO[userinfo][0]}@")
+
+
+@pytest.mark.parametrize("userinfo", USERINFO)
 async def test_the_key_is_sent_and_the_password_is_kept_out_of_results_and_sidecars(
-    standin: RunningStandIn, settings: Settings, image_dir: Path
+    standin: RunningStandIn, settings: Settings, image_dir: Path, userinfo: str
 ) -> None:
-    gateway = dataclasses.replace(settings, base_url=behind_a_password(standin.base_url))
+    gateway = dataclasses.replace(settings, base_url=behind_a_password(standin.base_url, userinfo))
     result = await generate(gateway, prompt="a lighthouse")
     assert not result.is_error, first_text(result)  # the stand-in checked the Bearer key
     [image] = result.structured_content["images"]
     sidecar = json.loads(Path(f"{image['path']}.json").read_text())
-    assert sidecar["provider"] == f"http://gateway-user:[redacted]@{standin.origin.removeprefix('http://')}/v1"
+    shown = USERINFO[userinfo][1]
+    assert sidecar["provider"] == f"http://{shown}@{standin.origin.removeprefix('http://')}/v1"
     assert PASSWORD not in result.model_dump_json()
     assert all(PASSWORD not in path.read_text(errors="replace") for path in image_dir.iterdir())
 
 
+@pytest.mark.parametrize("userinfo", USERINFO)
 @pytest.mark.parametrize("failure", ["provider error", "unreachable", "dropped connection"])
 async def test_errors_naming_a_gateway_never_show_its_password(
-    standin: RunningStandIn, settings: Settings, failure: str
+    standin: RunningStandIn, settings: Settings, failure: str, userinfo: str
 ) -> None:
     base_url = standin.base_url if failure != "unreachable" else f"http://127.0.0.1:{unused_port()}/v1"
-    if failure == "provider error":
-        standin.state.faults.append(Fault(status=400, body={"message": f"bad gateway-user:{PASSWORD}"}))
+    if failure == "provider error":  # a gateway echoing the credential, without the URL around it
+        standin.state.faults.append(Fault(status=400, body={"message": f"bad credential {PASSWORD}"}))
     elif failure == "dropped connection":
         standin.state.faults.append(Fault(kind="reset"))
-    result = await generate(dataclasses.replace(settings, base_url=behind_a_password(base_url)))
+    result = await generate(dataclasses.replace(settings, base_url=behind_a_password(base_url, userinfo)))
     assert result.is_error
     assert PASSWORD not in result.model_dump_json()
     if failure != "provider error":
-        assert "gateway-user:[redacted]@" in first_text(result)
+        assert f"/{USERINFO[userinfo][1]}@127.0.0.1" in first_text(result)
 
 
 @pytest.mark.slow

@@ -106,6 +106,22 @@ def test_refuses_to_listen_beyond_loopback_without_a_token(server_env: dict[str,
     assert "refusing to listen on 0.0.0.0 without SILICONFLOW_MCP_TOKEN" in done.stderr
 
 
+@pytest.mark.parametrize("token", ["hunter2", "a token with spaces in it"])
+def test_refuses_to_serve_behind_a_token_that_can_be_guessed(server_env: dict[str, str], token: str) -> None:
+    """The operator's token is held to the rule of the tokens file's: a short one is guessed by whoever can reach
+    the server, and that spends the key's credits."""
+    done = subprocess.run(
+        [server_command(), "--transport", "http", "--host", "0.0.0.0", "--port", str(unused_port())],
+        env={**os.environ, **server_env, "SILICONFLOW_MCP_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "SILICONFLOW_MCP_TOKEN must be at least 16 characters without spaces" in done.stderr
+    assert "openssl rand" in done.stderr and token not in done.stderr
+
+
 def test_sigterm_shuts_down_gracefully(server_env: dict[str, str]) -> None:
     with running_http_server(server_env) as (_, process):
         process.send_signal(signal.SIGTERM)

@@ -35,8 +35,9 @@ MIN_REDACTED_PREFIX = 6
 """A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
 MIN_REDACTED_RUN = 8
 """Any other run of the key this long is hidden too (an echo wrapped over two lines shows both halves)."""
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:)(?P<password>[^\s/?#]+)@")
-"""`https://user:password@gateway/v1`: the password of a URL's userinfo (up to its last `@`)."""
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#@:]*)(?P<password>:[^\s/?#]*)?@")
+"""A URL's userinfo: `https://user:password@gateway/v1` (the password runs up to the last `@`), or a token alone
+(`https://token@gateway/v1`, which gateways and Git hosts take as the credential)."""
 
 
 class Secret:
@@ -117,11 +118,29 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
     Always redact the whole text before cutting it short: a cut can split a key and leave a prefix behind.
     """
-    text = _URL_PASSWORD.sub(lambda match: f"{match['head']}{REDACTED}@", text)
+    text = _URL_USERINFO.sub(_without_credential, text)
     for secret in secrets:
         if secret:
             text = _without(text, secret)
     return text
+
+
+def _without_credential(userinfo: re.Match[str]) -> str:
+    """`user:[redacted]@` for a user and password, `[redacted]@` for a userinfo that is a token alone."""
+    if userinfo["password"] is None:
+        return f"{userinfo['scheme']}{REDACTED}@"
+    return f"{userinfo['scheme']}{userinfo['user']}:{REDACTED}@"
+
+
+def url_credential(url: str) -> str:
+    """The secret in `url`'s userinfo: its password, or the userinfo itself when it is a token alone; "" if none."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.password is not None:
+        return parts.password
+    return parts.username or ""
 
 
 def _without(text: str, secret: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX
+from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX, url_credential
 from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
 from mcp_server_siliconflow_image.stores.naming import is_image_name
 
@@ -106,10 +106,10 @@ class Settings:
         return (Path.home(), self.image_dir)
 
     def secret_values(self) -> list[str]:
-        """Every secret these settings hold (the key, the MCP token, a gateway password in SILICONFLOW_BASE_URL, and
-        the object store's, from the standard AWS variables), for `redact`."""
+        """Every secret these settings hold (the key, the MCP token, a gateway password or token in
+        SILICONFLOW_BASE_URL, and the object store's, from the standard AWS variables), for `redact`."""
         secrets = [secret.reveal() for secret in (self.api_key, self.mcp_token) if secret is not None]
-        password = urlsplit(self.base_url).password or ""
+        password = url_credential(self.base_url)
         if len(password) >= MIN_REDACTED_PREFIX:  # shorter ones are hidden in URLs only: "ab" is in too many words
             secrets += [password, unquote(password)]
         return secrets + [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
@@ -479,7 +479,7 @@ OPTIONS: tuple[Option, ...] = (
         flag="--mcp-token",
         parse=parse_secret,
         default="none (then loopback only)",
-        meaning="HTTP transport: clients must send `Authorization: Bearer <token>`",
+        meaning="HTTP transport: clients must send `Authorization: Bearer <token>` (16 characters or more)",
         metavar="TOKEN",
         guards_access=True,
     ),

@@ -39,6 +39,7 @@ CALLER_KEY_NAME = "the X-SiliconFlow-Api-Key header"
 """How messages name a caller's own key, so a refusal points at the key the caller can fix."""
 PRINCIPAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MIN_TOKEN_LENGTH = 16
+"""Shorter tokens can be guessed by whoever reaches the server; `openssl rand -hex 24` makes a good one."""
 TOKEN_FILE_READ_SECONDS = 2.0
 """How long a request waits for the token file (a file on a hung network mount never answers); then it is refused."""
 MAX_TOKEN_FILE_BYTES = 1 << 20
@@ -138,11 +139,9 @@ def judge_tokens(text: str, source: str, operator_token: str | None = None) -> T
                 "or digit)"
             )
             continue
-        if len(token) < MIN_TOKEN_LENGTH or any(character.isspace() for character in token):
-            refusals[number] = (  # the name is not shown: a line written token-first would show the token
-                f"{where}: the token must be at least {MIN_TOKEN_LENGTH} characters without spaces (e.g. from "
-                "`openssl rand -hex 24`), after the name and a ':'"
-            )
+        if (problem := token_problem(token)) is not None:
+            # the name is not shown: a line written token-first would show the token
+            refusals[number] = f"{where}: the token {problem}, after the name and a ':'"
             entries.append(_Entry(number, name, None))
             continue
         digest = _digest(token)
@@ -194,6 +193,15 @@ def _clash(group: list[_Entry], message: str) -> dict[int, str]:
 
 def _lines(group: list[_Entry]) -> str:
     return " and ".join(f"line {entry.number} ({entry.name!r})" for entry in group)
+
+
+def token_problem(token: str) -> str | None:
+    """Why `token` cannot guard the server (worded to follow "the token" or a variable's name); None when it can.
+
+    One rule for the operator's SILICONFLOW_MCP_TOKEN and every line of the tokens file."""
+    if len(token) < MIN_TOKEN_LENGTH or any(character.isspace() for character in token):
+        return f"must be at least {MIN_TOKEN_LENGTH} characters without spaces (e.g. from `openssl rand -hex 24`)"
+    return None
 
 
 def parse_tokens(text: str, source: str, operator_token: str | None = None) -> dict[str, bytes]:
