@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator
@@ -51,10 +52,15 @@ def serve_stdio(server: MCPServer[Any], finish_within: float) -> None:
 
     A client ends the session by closing stdin; the requests it sent before are answered first, for at most
     `finish_within` seconds (the longest one call may take). One that dies or closes its end of stdout mid-call
-    makes the next write fail with a broken pipe. Both are a normal end for a stdio server.
+    makes the next write fail with a broken pipe. Both are a normal end for a stdio server; so is Ctrl-C while
+    those last calls finish (exit status 130, in one line).
     """
     try:
         anyio.run(_serve_stdio_async, server, finish_within)
+    except KeyboardInterrupt:
+        # Reachable once stdin has ended: the reader thread no longer holds the loop while the calls finish.
+        logger.info("interrupted (Ctrl-C): stopping; unanswered calls dropped")
+        raise SystemExit(128 + signal.SIGINT) from None
     except BaseException as error:
         if not _client_went_away(error):
             raise
