@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from mcp.shared.message import SessionMessage
+from mcp_types import JSONRPCRequest, jsonrpc_message_adapter
 
 from mcp_server_siliconflow_image.hosting.stdio import OpenRequests
 from mcp_server_siliconflow_image.standin import RunningStandIn
@@ -23,7 +26,7 @@ from tests.raw_client import RawStdioClient
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
-def call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+def call(request_id: int | str, name: str, arguments: dict[str, object]) -> dict[str, object]:
     return {
         "jsonrpc": "2.0",
         "id": request_id,
@@ -33,11 +36,11 @@ def call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any
 
 
 def answers_after_stdin_closed(
-    client: RawStdioClient, *messages: dict[str, Any]
+    client: RawStdioClient, *messages: Mapping[str, object]
 ) -> tuple[dict[int, dict[str, Any]], str]:
     """Write `messages` at once, close stdin, and collect every answer the server wrote before it exited."""
     for message in messages:
-        client.send(message)
+        client.send(dict(message))
     stderr = client.close()
     answers = [json.loads(line) for line in client.raw_lines]
     return {answer["id"]: answer for answer in answers if "id" in answer}, stderr
@@ -92,13 +95,19 @@ def test_a_call_the_client_cancelled_does_not_hold_the_server_after_stdin_closes
     assert "unanswered" not in stderr
 
 
+def read(open_requests: OpenRequests, message: dict[str, object]) -> None:
+    """`message` as the SDK's stdio reader hands it on, after a line passed on to it."""
+    open_requests.passed()
+    open_requests.received(SessionMessage(jsonrpc_message_adapter.validate_python(message)))
+
+
 def test_the_wait_for_open_requests_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
     """A call that never ends (a hung provider past every timeout) does not keep the process alive forever."""
 
     async def wait() -> float:
         open_requests = OpenRequests(finish_within=0.2)
-        open_requests.read({"jsonrpc": "2.0", "id": "stuck", "method": "tools/call", "params": {}})
-        open_requests.read({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}})
+        read(open_requests, {"jsonrpc": "2.0", "id": "stuck", "method": "tools/call", "params": {}})
+        read(open_requests, {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}})
         open_requests.closed(3)
         started = time.monotonic()
         await open_requests.all_closed()
@@ -113,13 +122,41 @@ def test_the_wait_for_open_requests_is_bounded(caplog: pytest.LogCaptureFixture)
 def test_answers_and_cancellations_close_requests_and_notifications_open_none() -> None:
     async def wait() -> None:
         open_requests = OpenRequests(finish_within=30)
-        open_requests.read({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        open_requests.read({"jsonrpc": "2.0", "id": 1, "result": {}})  # the client answering the server's ping
-        open_requests.read({"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": {}})
-        open_requests.read({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
-        open_requests.read({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "a"}})
+        read(open_requests, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        read(open_requests, {"jsonrpc": "2.0", "id": 1, "result": {}})  # the client answering the server's ping
+        read(open_requests, {"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": {}})
+        read(open_requests, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        read(open_requests, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "a"}})
+        open_requests.passed()
+        open_requests.received(ValueError("a line the SDK could not validate"))
         open_requests.closed(2)
         with anyio.fail_after(1):
             await open_requests.all_closed()
+
+    anyio.run(wait)
+
+
+def test_a_line_the_sdk_has_not_read_yet_is_waited_for() -> None:
+    """The end of stdin can come before the SDK's reader has handed on the last line: that line may be a request."""
+
+    async def wait() -> None:
+        open_requests = OpenRequests(finish_within=30)
+        open_requests.passed()
+        done = anyio.Event()
+
+        async def drain() -> None:
+            await open_requests.all_closed()
+            done.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(drain)
+            await anyio.sleep(0.05)
+            assert not done.is_set()
+            open_requests.received(SessionMessage(JSONRPCRequest(jsonrpc="2.0", id=5, method="ping")))
+            await anyio.sleep(0.05)
+            assert not done.is_set()
+            open_requests.closed("5")  # the same request, as the SDK matches ids
+            with anyio.fail_after(1):
+                await done.wait()
 
     anyio.run(wait)

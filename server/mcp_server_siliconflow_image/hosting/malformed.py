@@ -33,21 +33,14 @@ MAX_BOUNDED_DIGITS = 40
 def refusals(raw: str | bytes) -> list[JSONRPCError] | None:
     """None when the SDK can read `raw` as the message it is; else the error answers it is owed (none for a
     malformed response)."""
-    return judged(raw)[1]
-
-
-def judged(raw: str | bytes) -> tuple[Any, list[JSONRPCError] | None]:
-    """`raw` parsed as the SDK parses it, with None; or None with the answers it is owed (see `refusals`).
-
-    The parsed message lets a transport see what passes (a request's id) without parsing a 4 MB body twice."""
     try:
         message = pydantic_core.from_json(raw)
     except ValueError as error:
-        return None, _refusals_of_unparsable(raw, str(error))
+        return _refusals_of_unparsable(raw, str(error))
     if isinstance(message, list):
-        return None, _batch_refusals(message)
+        return _batch_refusals(message)
     refusal = envelope_problem(message)
-    return (message, None) if refusal is None else (None, [refusal])
+    return None if refusal is None else [refusal]
 
 
 def _refusals_of_unparsable(raw: str | bytes, reason: str) -> list[JSONRPCError]:

@@ -14,15 +14,19 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import anyio
+from mcp.shared.dispatcher import coerce_request_id
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
-from mcp_types import JSONRPCError, JSONRPCResponse
+from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId
 
-from mcp_server_siliconflow_image.hosting.malformed import bounded_int, judged, usable_id
+from mcp_server_siliconflow_image.hosting.malformed import bounded_int, refusals
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -48,10 +52,15 @@ def serve_stdio(server: MCPServer[Any], finish_within: float) -> None:
 
     A client ends the session by closing stdin; the requests it sent before are answered first, for at most
     `finish_within` seconds (the longest one call may take). One that dies or closes its end of stdout mid-call
-    makes the next write fail with a broken pipe. Both are a normal end for a stdio server.
+    makes the next write fail with a broken pipe. Both are a normal end for a stdio server; so is Ctrl-C while
+    those last calls finish (exit status 130, in one line).
     """
     try:
         anyio.run(_serve_stdio_async, server, finish_within)
+    except KeyboardInterrupt:
+        # Reachable once stdin has ended: the reader thread no longer holds the loop while the calls finish.
+        logger.info("interrupted (Ctrl-C): stopping; unanswered calls dropped")
+        raise SystemExit(128 + signal.SIGINT) from None
     except BaseException as error:
         if not _client_went_away(error):
             raise
@@ -72,8 +81,9 @@ async def _serve_stdio_async(server: MCPServer[Any], finish_within: float) -> No
     async with stdio_server(stdin=cast("anyio.AsyncFile[str]", repaired)) as (reading, writing):
         repaired.answer_through(writing)
         lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs; it takes no stdin of ours
+        requests = WatchedRequests(reading, open_requests)
         answers = WatchedAnswers(writing, open_requests)
-        await lowlevel.run(reading, answers, lowlevel.create_initialization_options())
+        await lowlevel.run(requests, answers, lowlevel.create_initialization_options())
 
 
 class OpenRequests:
@@ -82,41 +92,103 @@ class OpenRequests:
     The SDK ends the session as soon as stdin ends and cancels the calls still running. A client that writes
     its requests and closes stdin (a script: `printf '...' | mcp-server-siliconflow-image`) then gets no answer
     to the last ones, and a generation the provider already made is cut off. So the end of stdin is held back
-    until every request read has been answered or cancelled by the client (`notifications/cancelled`), for at
-    most `finish_within` seconds.
+    until every line passed on has reached the SDK and every request it read has been answered or cancelled by
+    the client (`notifications/cancelled`), for at most `finish_within` seconds.
+
+    Requests are what the SDK itself read (`WatchedRequests`), never a reading of our own: a line holding both
+    a method and an error is an answer to the SDK's parser, and one that fails its validation is no request at
+    all; neither is ever answered. Ids are matched as the SDK matches them (`coerce_request_id`: a cancellation
+    naming "7" cancels request 7), and counted: a client reusing an id in flight gets both calls answered.
     """
 
     def __init__(self, finish_within: float) -> None:
         self.finish_within = finish_within
-        self._open: set[int | str] = set()
-        self._none_open = anyio.Event()
+        self._open: Counter[RequestId] = Counter()
+        self._unread = 0
+        self._changed = anyio.Event()
 
-    def read(self, message: Any) -> None:
-        """Note a message passed on to the SDK: a request opens, a cancellation closes the request it names."""
-        if not isinstance(message, dict) or not isinstance(message.get("method"), str):
-            return
-        request_id = usable_id(message)
-        if request_id is not None:
-            self._open.add(request_id)
-        elif message["method"] == "notifications/cancelled" and isinstance(message.get("params"), dict):
-            cancelled = usable_id({"id": message["params"].get("requestId")})
+    def passed(self) -> None:
+        """A line went to the SDK's stdio reader; it is not known yet what the SDK makes of it."""
+        self._unread += 1
+
+    def received(self, item: SessionMessage | Exception) -> None:
+        """Note what the SDK read of a line passed on (`item`, or the exception its validation raised): a request
+        opens, a cancellation closes the request it names."""
+        self._unread = max(0, self._unread - 1)
+        message = item.message if isinstance(item, SessionMessage) else None
+        if isinstance(message, JSONRPCRequest):
+            self._open[coerce_request_id(message.id)] += 1
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            cancelled = cancelled_request_id_from_params(message.params)
             if cancelled is not None:
                 self.closed(cancelled)
+        self._changed.set()
 
-    def closed(self, request_id: int | str) -> None:
-        self._open.discard(request_id)
-        if not self._open:
-            self._none_open.set()
+    def closed(self, request_id: RequestId) -> None:
+        """One request with this id was answered, or cancelled by the client."""
+        key = coerce_request_id(request_id)
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
+        self._changed.set()
+
+    @property
+    def _pending(self) -> bool:
+        return self._unread > 0 or bool(self._open)
 
     async def all_closed(self) -> None:
         """Return once no request is open, or after `finish_within` seconds (logged: those calls are dropped)."""
         with anyio.move_on_after(self.finish_within):
-            while self._open:
-                self._none_open = anyio.Event()
-                await self._none_open.wait()
-        if self._open:
-            unanswered, seconds = len(self._open), self.finish_within
+            while self._pending:
+                self._changed = anyio.Event()
+                await self._changed.wait()
+        if self._pending:
+            unanswered, seconds = self._open.total(), self.finish_within
             logger.warning("stdin closed: %d calls still unanswered after %g s are dropped", unanswered, seconds)
+
+
+class WatchedRequests:
+    """The transport's read stream, as the SDK reads it, noting each message in `OpenRequests`."""
+
+    def __init__(self, stream: Requests, open_requests: OpenRequests) -> None:
+        self._stream = stream
+        self._open_requests = open_requests
+
+    @property
+    def last_context(self) -> Any:
+        """The sender's context the SDK's dispatcher runs each message in (see `ContextReceiveStream`)."""
+        return getattr(self._stream, "last_context", None)
+
+    async def receive(self) -> SessionMessage | Exception:
+        item = await self._stream.receive()
+        self._open_requests.received(item)
+        return item
+
+    def __aiter__(self) -> WatchedRequests:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> WatchedRequests:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class Requests(Protocol):
+    """What the client sent, as the SDK's stdio reader parsed it (the transport's read stream)."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+
+    async def aclose(self) -> None: ...
 
 
 class WatchedAnswers:
@@ -181,10 +253,9 @@ class RepairedLines:
             if not line.strip():
                 continue
             readable = readable_line(line)
-            if isinstance(readable, tuple):
-                text, message = readable
-                self._open_requests.read(message)
-                yield text
+            if isinstance(readable, str):
+                self._open_requests.passed()
+                yield readable
                 continue
             if not readable:
                 logger.warning("ignored a malformed response from the client (responses are never answered)")
@@ -194,17 +265,14 @@ class RepairedLines:
         await self._open_requests.all_closed()
 
 
-def readable_line(line: str) -> tuple[str, Any] | list[JSONRPCError]:
-    """`line` as the SDK can read it (itself, or repaired) with the message it holds, or the error answers it
-    is owed instead."""
-    message, answers = judged(line)
+def readable_line(line: str) -> str | list[JSONRPCError]:
+    """`line` as the SDK can read it (itself, or repaired), or the error answers it is owed instead."""
+    answers = refusals(line)
     if answers is None:
-        return line, message
+        return line
     repaired = repair_line(line)
-    if repaired is not None:
-        message, still_refused = judged(repaired)
-        if still_refused is None:
-            return repaired, message
+    if repaired is not None and refusals(repaired) is None:
+        return repaired
     return answers
 
 
