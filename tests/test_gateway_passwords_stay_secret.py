@@ -28,6 +28,8 @@ PASSWORD = "gw-Pa55-9f3b1c7e"
 USERINFO = {
     "user and password": (f"gateway-user:{PASSWORD}", "gateway-user:[redacted]"),
     "token": (PASSWORD, "[redacted]"),
+    "token with an empty password": (f"{PASSWORD}:", "[redacted]"),
+    "user that is an address": (f"me@corp.example:{PASSWORD}", "me@corp.example:[redacted]"),
 }
 """How the secret is written in the URL's userinfo, and how it is shown."""
 

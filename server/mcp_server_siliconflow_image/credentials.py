@@ -35,9 +35,16 @@ MIN_REDACTED_PREFIX = 6
 """A provider echoing the start of a key (`Invalid token sk-abcd...`) leaks it too: prefixes this long are hidden."""
 MIN_REDACTED_RUN = 8
 """Any other run of the key this long is hidden too (an echo wrapped over two lines shows both halves)."""
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#@:]*)(?P<password>:[^\s/?#]*)?@")
-"""A URL's userinfo: `https://user:password@gateway/v1` (the password runs up to the last `@`), or a token alone
-(`https://token@gateway/v1`, which gateways and Git hosts take as the credential)."""
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>(?<![A-Za-z0-9+.-])[A-Za-z0-9+.-]+://)(?P<user>[^\s/?#:]*)(?P<password>:[^\s/?#]*)?@"
+)
+"""A URL's userinfo: `https://user:password@gateway/v1` (the password runs up to the last `@`, the user may be an
+address: `me@corp.example:password`), or a token alone (`https://token@gateway/v1`, or `https://token:@…` as curl
+writes it, which gateways and Git hosts take as the credential).
+
+The scheme is looked for only from the start of a run of scheme characters: from every letter of `a.b.c.…` (a
+gateway's error page can be a megabyte of them) each try would read to the run's end, and the time grow with the
+square of the text's length."""
 
 
 class Secret:
@@ -126,19 +133,21 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def _without_credential(userinfo: re.Match[str]) -> str:
-    """`user:[redacted]@` for a user and password, `[redacted]@` for a userinfo that is a token alone."""
-    if userinfo["password"] is None:
+    """`user:[redacted]@` for a user and password, `[redacted]@` for a userinfo that is a token alone (an empty
+    password too: `token:@`)."""
+    if userinfo["password"] in (None, ":"):
         return f"{userinfo['scheme']}{REDACTED}@"
     return f"{userinfo['scheme']}{userinfo['user']}:{REDACTED}@"
 
 
 def url_credential(url: str) -> str:
-    """The secret in `url`'s userinfo: its password, or the userinfo itself when it is a token alone; "" if none."""
+    """The secret in `url`'s userinfo: its password, or the user when it is a token alone (or with an empty
+    password: `token:@`); "" if none."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return ""
-    if parts.password is not None:
+    if parts.password:
         return parts.password
     return parts.username or ""
 
