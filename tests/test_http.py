@@ -17,6 +17,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import ResourceLink
 
+from mcp_server_siliconflow_image.hosting.http import check_http_exposure
+from mcp_server_siliconflow_image.settings import Secret, Settings, SettingsError
 from mcp_server_siliconflow_image.standin import RunningStandIn
 from tests.helpers import (
     INITIALIZE,
@@ -120,6 +122,25 @@ def test_refuses_to_serve_behind_a_token_that_can_be_guessed(server_env: dict[st
     assert done.returncode == 2
     assert "SILICONFLOW_MCP_TOKEN must be at least 16 characters without spaces" in done.stderr
     assert "openssl rand" in done.stderr and token not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("token", "named"),
+    [
+        ("0123456789abcdef" * 3 + "\n", "a line break at character 49"),  # a secret file's last line break
+        ("é" * 16, "a non-ASCII character at character 1"),
+        ("0123456789abcde\u200b", "an invisible zero-width space at character 16"),
+        ("\x00" * 16, "a control character at character 1"),
+    ],
+)
+def test_a_token_clients_cannot_send_stops_the_server_naming_the_character(token: str, named: str) -> None:
+    """A line break, a non-ASCII or an invisible character never reaches the server as written in a header, so
+    every request would be refused; the refusal says which character, not that the token is short."""
+    with pytest.raises(SettingsError) as refused:
+        check_http_exposure(Settings(transport="http", host="0.0.0.0", mcp_token=Secret(token)))
+    said = str(refused.value)
+    assert said.startswith("SILICONFLOW_MCP_TOKEN must be at least 16 characters") and named in said
+    assert "guessed" not in said and token not in said
 
 
 def test_sigterm_shuts_down_gracefully(server_env: dict[str, str]) -> None:

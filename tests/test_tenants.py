@@ -148,6 +148,7 @@ def test_token_file_lines_are_checked_and_named(tmp_path: Path) -> None:
         "no-separator-here": "must be name:token",
         f"../alice:{TOKEN_A}": "must be name:token",
         "alice:short": "at least 16 characters",
+        f"alice:{TOKEN_A[:8]}é{TOKEN_A[8:]}": "a non-ASCII character at character 9",
         f"alice:{TOKEN_A}\nalice:{TOKEN_B}": "appears twice",
         f"alice:{TOKEN_A}\nbob:{TOKEN_A}": "same token",
         f"alice:{TOKEN_A}\nALICE:{TOKEN_B}": "differ only in case",

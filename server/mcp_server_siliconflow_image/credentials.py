@@ -77,17 +77,25 @@ def key_problem(key: str) -> str | None:
     quote the key: they name the offending character and where it is.
     """
     wanted = f"must be one API key of {MIN_KEY_LENGTH}-{MAX_KEY_LENGTH} visible ASCII characters without spaces"
-    for position, character in enumerate(key, start=1):
+    if (unsent := first_unsendable(key)) is not None:
+        return (
+            f"{wanted}, but holds {unsent}, which an HTTP header cannot carry in a key "
+            "(copy-paste often brings spaces, line breaks or curly quotes)"
+        )
+    if not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
+        return f"{wanted}, but is {len(key)} characters long"
+    return None
+
+
+def first_unsendable(text: str) -> str | None:
+    """The first character of `text` that is not visible ASCII, named with its place (`a line break at character
+    49`), never quoted; None when there is none. A header value holding one is not sent as written."""
+    for position, character in enumerate(text, start=1):
         if not "\x21" <= character <= "\x7e":
             what = _CHARACTER_NAMES.get(character) or (
                 "a non-ASCII character" if not character.isascii() else "a control character"
             )
-            return (
-                f"{wanted}, but holds {what} at character {position}, which an HTTP header cannot carry in a key "
-                "(copy-paste often brings spaces, line breaks or curly quotes)"
-            )
-    if not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
-        return f"{wanted}, but is {len(key)} characters long"
+            return f"{what} at character {position}"
     return None
 
 

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_server_siliconflow_image import __version__
 from mcp_server_siliconflow_image.hosting.malformed import refusals
 from mcp_server_siliconflow_image.hosting.tenants import (
+    MIN_TOKEN_LENGTH,
     PRINCIPAL_SCOPE_KEY,
     TokenFile,
     TokenFileUnavailable,
@@ -87,10 +88,13 @@ def is_loopback(host: str) -> bool:
 def check_http_exposure(settings: Settings) -> None:
     """Refuse to offer an unauthenticated image generator (and the key's credits) to a whole network, or one
     behind a token short enough to guess."""
-    if settings.mcp_token is not None and (problem := token_problem(settings.mcp_token.reveal())) is not None:
-        raise SettingsError(
-            f"SILICONFLOW_MCP_TOKEN {problem}: a shorter token can be guessed by anyone who can reach the server"
+    if settings.mcp_token is not None and (problem := token_problem(token := settings.mcp_token.reveal())):
+        why = (
+            "a shorter token can be guessed by anyone who can reach the server"
+            if len(token) < MIN_TOKEN_LENGTH
+            else "clients could not send it as written (copy-paste often brings spaces, line breaks or curly quotes)"
         )
+        raise SettingsError(f"SILICONFLOW_MCP_TOKEN {problem}: {why}")
     authenticated = settings.mcp_token is not None or settings.mcp_tokens_file is not None
     if not authenticated and not is_loopback(settings.host) and not settings.allow_unauthenticated:
         raise SettingsError(

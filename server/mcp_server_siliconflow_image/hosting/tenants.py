@@ -27,7 +27,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from mcp_server_siliconflow_image.credentials import Secret, key_problem
+from mcp_server_siliconflow_image.credentials import Secret, first_unsendable, key_problem
 from mcp_server_siliconflow_image.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -198,9 +198,15 @@ def _lines(group: list[_Entry]) -> str:
 def token_problem(token: str) -> str | None:
     """Why `token` cannot guard the server (worded to follow "the token" or a variable's name); None when it can.
 
-    One rule for the operator's SILICONFLOW_MCP_TOKEN and every line of the tokens file."""
-    if len(token) < MIN_TOKEN_LENGTH or any(character.isspace() for character in token):
-        return f"must be at least {MIN_TOKEN_LENGTH} characters without spaces (e.g. from `openssl rand -hex 24`)"
+    One rule for the operator's SILICONFLOW_MCP_TOKEN and every line of the tokens file. Visible ASCII only: a
+    client sends its token in a header, where a line break (`$(cat file)` of a file without one is fine; a
+    Kubernetes secret made from `echo token > file` keeps it), a non-ASCII or an invisible character never
+    arrives as written, so every request would be refused."""
+    wanted = f"must be at least {MIN_TOKEN_LENGTH} characters without spaces (e.g. from `openssl rand -hex 24`)"
+    if (unsent := first_unsendable(token)) is not None:
+        return f"{wanted}, in visible ASCII, but holds {unsent}"
+    if len(token) < MIN_TOKEN_LENGTH:
+        return wanted
     return None
 
 
