@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mcp_server_siliconflow_image.credentials import redact, url_credential
-from mcp_server_siliconflow_image.settings import Settings
+from mcp_server_siliconflow_image.settings import Settings, SettingsError
 
 TOKEN = "gw-tok-3f9a1c7e5b"
 
@@ -62,3 +62,18 @@ def test_a_megabyte_of_scheme_characters_is_redacted_in_a_moment(shape: str) -> 
     started = time.perf_counter()
     assert redact(text, [TOKEN]) == text
     assert time.perf_counter() - started < 5  # linear: well under a second; the square of it was minutes
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SILICONFLOW_BASE_URL", f"htps://{TOKEN}@gw.example/v1"),
+        ("SILICONFLOW_BASE_URL", f"ws://user:{TOKEN}@gw.example/v1"),
+        ("SILICONFLOW_IMAGE_DIR", f"gs://{TOKEN}@bucket/images"),
+    ],
+)
+def test_a_refused_url_is_echoed_without_its_credential(variable: str, value: str) -> None:
+    """The refusal is printed at start, before the log's redaction is set up."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.load({variable: value})
+    assert TOKEN not in str(refused.value) and "[redacted]@" in str(refused.value)

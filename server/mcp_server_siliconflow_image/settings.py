@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX, url_credential
+from mcp_server_siliconflow_image.credentials import MIN_REDACTED_PREFIX, redact, url_credential
 from mcp_server_siliconflow_image.credentials import Secret as Secret  # re-exported: the type of Settings.api_key
 from mcp_server_siliconflow_image.stores.naming import is_image_name
 
@@ -206,7 +206,7 @@ def parse_image_location(name: str, value: str) -> Path | str:
         return parse_image_dir(value)
     if not value.startswith(OBJECT_STORE_SCHEME):
         raise SettingsError(
-            f"{name} must be an absolute folder or s3://bucket/prefix, got {value!r} "
+            f"{name} must be an absolute folder or s3://bucket/prefix, got {redact(value, [])!r} "
             "(object storage is reached through the S3 API; S3-compatible stores take AWS_ENDPOINT_URL)."
         )
     bucket, _, prefix = value.removeprefix(OBJECT_STORE_SCHEME).strip("/").partition("/")
@@ -241,7 +241,9 @@ def parse_image_dir(value: str) -> Path:
 
 def parse_base_url(variable: str, value: str) -> str:
     if not value.startswith(("https://", "http://")):
-        raise SettingsError(f"{variable} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}")
+        # printed before the log redacts anything: a mistyped scheme must not show the gateway's token
+        shown = redact(value, [])
+        raise SettingsError(f"{variable} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {shown!r}")
     return value.rstrip("/")
 
 
