@@ -87,3 +87,22 @@ def until(condition: Callable[[], bool], what: str, seconds: float = CALL_SECOND
     while not condition():
         assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
         time.sleep(0.02)
+
+
+def test_a_short_unused_token_does_not_mangle_the_paths_the_log_and_errors_name(
+    standin: RunningStandIn, server_env: dict[str, str], image_dir: Path
+) -> None:
+    """Over stdio the MCP token guards nothing; a short one ("test") left in the environment must not be hidden
+    in every word holding it, or the folder the log names (`.../pytest-of-.../test_...`) and a provider's error
+    text come out mangled."""
+    assert "test" in str(image_dir)
+    standin.state.faults.append(Fault(status=400, body={"message": "the latest test image failed"}))
+    client = RawStdioClient({**server_env, "SILICONFLOW_MCP_TOKEN": "test"})
+    try:
+        client.handshake()
+        answer = client.request("tools/call", {"name": "generate_image", "arguments": {"prompt": "x"}})
+    finally:
+        stderr = client.close()
+    assert f"saving images to {image_dir}" in stderr
+    assert "the latest test image failed" in answer["result"]["content"][0]["text"]
+    assert "[redacted]" not in stderr + json.dumps(answer)

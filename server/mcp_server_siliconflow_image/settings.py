@@ -107,12 +107,16 @@ class Settings:
 
     def secret_values(self) -> list[str]:
         """Every secret these settings hold (the key, the MCP token, a gateway password or token in
-        SILICONFLOW_BASE_URL, and the object store's, from the standard AWS variables), for `redact`."""
+        SILICONFLOW_BASE_URL, and the object store's, from the standard AWS variables), for `redact`.
+
+        Not those shorter than MIN_REDACTED_PREFIX: "test" is in too many words, and hiding it would mangle the
+        saved paths results give (`/home/tester/…`). No such secret guards anything: keys are 8 characters or
+        more, an HTTP server refuses a short token, and a URL's password is hidden in URLs whatever its length."""
         secrets = [secret.reveal() for secret in (self.api_key, self.mcp_token) if secret is not None]
         password = url_credential(self.base_url)
-        if len(password) >= MIN_REDACTED_PREFIX:  # shorter ones are hidden in URLs only: "ab" is in too many words
-            secrets += [password, unquote(password)]
-        return secrets + [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+        secrets += [password, unquote(password)]
+        secrets += [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+        return [secret for secret in secrets if len(secret) >= MIN_REDACTED_PREFIX]
 
     @classmethod
     def load(
