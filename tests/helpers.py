@@ -296,3 +296,11 @@ def write_tokens(path: Path, lines: list[str]) -> None:
     temp = path.with_suffix(".new")
     temp.write_text("\n".join(lines) + "\n")
     os.replace(temp, path)
+
+
+def until(condition: Callable[[], bool], what: str, seconds: float = CALL_SECONDS) -> None:
+    """Wait for `condition` (a server or the stand-in getting somewhere), failing after `seconds` with `what`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        time.sleep(0.02)

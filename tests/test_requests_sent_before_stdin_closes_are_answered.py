@@ -49,7 +49,7 @@ def answers_after_stdin_closed(
 @pytest.mark.slow
 def test_a_piped_session_gets_the_tool_list(standin: RunningStandIn, server_env: dict[str, str]) -> None:
     """The packaging check's own pipe: initialize, initialized, tools/list, end of input."""
-    for _ in range(5):  # the tools/list answer raced the end of stdin and lost about one run in twenty
+    for _ in range(3):  # it raced the end of stdin and lost about one run in twenty (the generation test is exact)
         client = RawStdioClient(server_env)
         answers, _ = answers_after_stdin_closed(
             client, INITIALIZE, INITIALIZED, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
@@ -116,7 +116,7 @@ def test_the_wait_for_open_requests_is_bounded(caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.WARNING):
         waited = anyio.run(wait)
     assert 0.15 < waited < 5
-    assert "1 calls still unanswered after 0.2 s are dropped" in caplog.text
+    assert "1 calls still unanswered after 0.2 s are cancelled" in caplog.text
 
 
 def test_answers_and_cancellations_close_requests_and_notifications_open_none() -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mcp_server_siliconflow_image.standin import Fault, RunningStandIn
-from tests.helpers import API_KEY, CALL_SECONDS, served
+from tests.helpers import API_KEY, served, until
 from tests.raw_client import RawStdioClient
 
 pytestmark = pytest.mark.slow
@@ -80,13 +78,6 @@ def test_cancelled_over_stdio_keeps_the_paid_image_and_the_session_goes_on(
     assert all(json.loads(line).get("id") != 77 for line in client.raw_lines)  # a cancelled call gets no answer
     assert "cancelled" in stderr and str(kept) in stderr
     assert sorted(p.suffix for p in image_dir.iterdir()) == [".json", ".json", ".png", ".png"]
-
-
-def until(condition: Callable[[], bool], what: str, seconds: float = CALL_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
-        time.sleep(0.02)
 
 
 def test_a_short_unused_token_does_not_mangle_the_paths_the_log_and_errors_name(

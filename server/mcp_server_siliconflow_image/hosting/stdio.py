@@ -52,13 +52,15 @@ def serve_stdio(server: MCPServer[Any], finish_within: float) -> None:
 
     A client ends the session by closing stdin; the requests it sent before are answered first, for at most
     `finish_within` seconds (the longest one call may take). One that dies or closes its end of stdout mid-call
-    makes the next write fail with a broken pipe. Both are a normal end for a stdio server; so is Ctrl-C while
-    those last calls finish (exit status 130, in one line).
+    makes the next write fail with a broken pipe. Both are a normal end for a stdio server; so are Ctrl-C and
+    SIGTERM while those last calls finish (`_stop_at_a_signal`), and Ctrl-C at any other moment the loop can
+    take it (exit status 130, in one line).
     """
     try:
         anyio.run(_serve_stdio_async, server, finish_within)
     except KeyboardInterrupt:
-        # Reachable once stdin has ended: the reader thread no longer holds the loop while the calls finish.
+        # Reachable only once stdin has ended (before, the reader thread holds the loop), outside the wait for
+        # the last calls, which handles the signal itself.
         logger.info("interrupted (Ctrl-C): stopping; unanswered calls dropped")
         raise SystemExit(128 + signal.SIGINT) from None
     except BaseException as error:
@@ -137,14 +139,32 @@ class OpenRequests:
         return self._unread > 0 or bool(self._open)
 
     async def all_closed(self) -> None:
-        """Return once no request is open, or after `finish_within` seconds (logged: those calls are dropped)."""
-        with anyio.move_on_after(self.finish_within):
-            while self._pending:
-                self._changed = anyio.Event()
-                await self._changed.wait()
+        """Return once no request is open, after `finish_within` seconds, or at SIGINT or SIGTERM (logged: the
+        calls still running are then cancelled, as the SDK does at the end of stdin; the images the provider
+        already made are still saved, see `pipeline.execute`)."""
+        async with anyio.create_task_group() as waiting:
+            waiting.start_soon(_stop_at_a_signal, waiting.cancel_scope)
+            with anyio.move_on_after(self.finish_within) as deadline:
+                while self._pending:
+                    self._changed = anyio.Event()
+                    await self._changed.wait()
+            waiting.cancel_scope.cancel()
         if self._pending:
-            unanswered, seconds = self._open.total(), self.finish_within
-            logger.warning("stdin closed: %d calls still unanswered after %g s are dropped", unanswered, seconds)
+            after = f" after {self.finish_within:g} s" if deadline.cancelled_caught else ""
+            logger.warning("stdin closed: %d calls still unanswered%s are cancelled", self._open.total(), after)
+
+
+async def _stop_at_a_signal(waiting: anyio.CancelScope) -> None:
+    """Ctrl-C, or the SIGTERM a client sends when the server has not exited soon after stdin closed, stops the
+    wait for the last calls. Caught here rather than by Python's default: a KeyboardInterrupt raised into the
+    event loop ends it wherever it is, and the shielded saving of paid images with it."""
+    if sys.platform == "win32":  # no signal handlers in asyncio's Windows loop: Python's defaults apply
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            logger.warning("%s: stopping without waiting for the last calls", signal.Signals(signum).name)
+            waiting.cancel()
+            return
 
 
 class WatchedRequests:
