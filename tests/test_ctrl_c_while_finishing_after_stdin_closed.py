@@ -62,3 +62,23 @@ def test_sigterm_while_a_paid_image_downloads_still_saves_it(
     [kept] = [path for path in image_dir.iterdir() if path.suffix == ".png"]
     assert kept.read_bytes() == served(standin)[0]
     assert sorted(path.name for path in image_dir.iterdir()) == [kept.name, f"{kept.name}.json"]
+
+
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_second_signal_while_the_paid_image_is_saved_does_not_lose_it(
+    standin: RunningStandIn, server_env: dict[str, str], image_dir: Path, second: signal.Signals
+) -> None:
+    """A client that sends SIGTERM again (or a second Ctrl-C) while the stopped calls save what the provider made:
+    Python's defaults, back once the wait ended, killed the saving (a .partial file left, the image lost)."""
+    standin.state.faults.append(Fault(target="download", delay=2))
+    client = waiting_for_a_generation(server_env)
+    until(lambda: bool(standin.state.downloads), "the download")
+    client.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)  # the wait has ended: the cancelled call saves its image
+    client.process.send_signal(second)
+    stderr = client.close()
+    assert client.process.returncode == 0 and "Traceback" not in stderr
+    assert f"{second.name}: already stopping" in stderr
+    [kept] = [path for path in image_dir.iterdir() if path.suffix == ".png"]
+    assert kept.read_bytes() == served(standin)[0]
+    assert sorted(path.name for path in image_dir.iterdir()) == [kept.name, f"{kept.name}.json"]

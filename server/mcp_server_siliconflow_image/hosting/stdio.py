@@ -29,6 +29,7 @@ from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPC
 from mcp_server_siliconflow_image.hosting.malformed import bounded_int, refusals
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup, TaskStatus
     from mcp.server.mcpserver import MCPServer
 
 logger = logging.getLogger(__name__)
@@ -78,14 +79,18 @@ async def _serve_stdio_async(server: MCPServer[Any], finish_within: float) -> No
     from mcp.server.stdio import stdio_server
 
     lines = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
-    open_requests = OpenRequests(finish_within)
-    repaired = RepairedLines(lines, open_requests)
-    async with stdio_server(stdin=cast("anyio.AsyncFile[str]", repaired)) as (reading, writing):
-        repaired.answer_through(writing)
-        lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs; it takes no stdin of ours
-        requests = WatchedRequests(reading, open_requests)
-        answers = WatchedAnswers(writing, open_requests)
-        await lowlevel.run(requests, answers, lowlevel.create_initialization_options())
+    # The session's own tasks: the signal receiver installed when stdin ends lives until the calls the SDK
+    # cancelled have saved what the provider made (a second SIGTERM must not kill that saving).
+    async with anyio.create_task_group() as session:
+        open_requests = OpenRequests(finish_within, session)
+        repaired = RepairedLines(lines, open_requests)
+        async with stdio_server(stdin=cast("anyio.AsyncFile[str]", repaired)) as (reading, writing):
+            repaired.answer_through(writing)
+            lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs; it takes no stdin of ours
+            requests = WatchedRequests(reading, open_requests)
+            answers = WatchedAnswers(writing, open_requests)
+            await lowlevel.run(requests, answers, lowlevel.create_initialization_options())
+        session.cancel_scope.cancel()
 
 
 class OpenRequests:
@@ -103,8 +108,11 @@ class OpenRequests:
     naming "7" cancels request 7), and counted: a client reusing an id in flight gets both calls answered.
     """
 
-    def __init__(self, finish_within: float) -> None:
+    def __init__(self, finish_within: float, session: TaskGroup | None = None) -> None:
         self.finish_within = finish_within
+        self._session = session
+        self._wait = anyio.CancelScope()
+        self._waiting = False
         self._open: Counter[RequestId] = Counter()
         self._unread = 0
         self._changed = anyio.Event()
@@ -142,29 +150,36 @@ class OpenRequests:
         """Return once no request is open, after `finish_within` seconds, or at SIGINT or SIGTERM (logged: the
         calls still running are then cancelled, as the SDK does at the end of stdin; the images the provider
         already made are still saved, see `pipeline.execute`)."""
-        async with anyio.create_task_group() as waiting:
-            waiting.start_soon(_stop_at_a_signal, waiting.cancel_scope)
-            with anyio.move_on_after(self.finish_within) as deadline:
-                while self._pending:
-                    self._changed = anyio.Event()
-                    await self._changed.wait()
-            waiting.cancel_scope.cancel()
+        if self._session is not None:
+            await self._session.start(self._stop_at_a_signal)
+        self._waiting = True
+        with self._wait, anyio.move_on_after(self.finish_within) as deadline:
+            while self._pending:
+                self._changed = anyio.Event()
+                await self._changed.wait()
+        self._waiting = False
         if self._pending:
             after = f" after {self.finish_within:g} s" if deadline.cancelled_caught else ""
             logger.warning("stdin closed: %d calls still unanswered%s are cancelled", self._open.total(), after)
 
-
-async def _stop_at_a_signal(waiting: anyio.CancelScope) -> None:
-    """Ctrl-C, or the SIGTERM a client sends when the server has not exited soon after stdin closed, stops the
-    wait for the last calls. Caught here rather than by Python's default: a KeyboardInterrupt raised into the
-    event loop ends it wherever it is, and the shielded saving of paid images with it."""
-    if sys.platform == "win32":  # no signal handlers in asyncio's Windows loop: Python's defaults apply
-        return
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            logger.warning("%s: stopping without waiting for the last calls", signal.Signals(signum).name)
-            waiting.cancel()
+    async def _stop_at_a_signal(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Ctrl-C, or the SIGTERM a client sends when the server has not exited soon after stdin closed, stops the
+        wait for the last calls. Caught here rather than by Python's default: a KeyboardInterrupt raised into the
+        event loop ends it wherever it is, and SIGTERM's default kills the process, and the shielded saving of
+        paid images with either. So the receiver stays until the session ends (the saving is bounded by the
+        download's own time budget): a second signal while those images are saved is logged, not obeyed."""
+        if sys.platform == "win32":  # no signal handlers in asyncio's Windows loop: Python's defaults apply
+            task_status.started()
             return
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if self._waiting and not self._wait.cancel_called:
+                    logger.warning("%s: stopping without waiting for the last calls", name)
+                    self._wait.cancel()
+                else:
+                    logger.warning("%s: already stopping; the images the provider made are saved first", name)
 
 
 class WatchedRequests:
