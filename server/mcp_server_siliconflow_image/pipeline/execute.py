@@ -101,14 +101,14 @@ async def execute(
                 kept = Batch(sorted(answered, key=lambda item: item.index))
                 with anyio.CancelScope(shield=True):
                     _, shown = await _keep(context, request, kept, progress, options.inline_max_bytes)
-                _log_kept_after_cancel(shown, request.copies)
+                _log_kept_after_cancel(shown, request.images_asked)
             raise
         with anyio.CancelScope(shield=True):  # paid for: fetched and saved even if the call is cancelled meanwhile
             report, shown = await _keep(context, request, made, progress, options.inline_max_bytes)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
-            _log_kept_after_cancel(shown, request.copies)
+            _log_kept_after_cancel(shown, request.images_asked)
             raise
         await progress.update("saved")
     outcome = Outcome(

@@ -37,6 +37,11 @@ class ProviderRequest:
     copies: int = 1
     """How many requests of `payload` make the batch: models without native batching make one image each."""
 
+    @property
+    def images_asked(self) -> int:
+        """Images the call asked for: `copies` requests of `batch_size` images each (1 where it is not sent)."""
+        return self.copies * int(self.payload.get("batch_size") or 1)
+
 
 def build_request(
     *,
