@@ -61,21 +61,3 @@ async def test_a_batch_cancelled_halfway_keeps_the_images_the_provider_already_m
         # Past the moment the rate-limited requests would have been sent again: they never were.
         await anyio.sleep(max(0.0, cancelled_at + RETRY_AFTER + 0.5 - time.monotonic()))
         assert len(standin.state.requests) == 4
-
-
-async def test_a_natively_batched_call_cancelled_while_downloading_logs_every_image_it_asked_for(
-    standin: RunningStandIn, settings: Settings, image_dir: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Kolors makes a batch in one request: the log counts the images asked for, not the requests."""
-    standin.state.faults.append(Fault(target="download", delay=0.5))
-    caplog.set_level(logging.WARNING, logger="mcp_server_siliconflow_image")
-    async with Client(build_server(settings)) as client:
-        with anyio.fail_after(CALL_SECONDS):
-            async with anyio.create_task_group() as group:
-                group.start_soon(partial(client.call_tool, "generate_image", {"prompt": "two", "batch_size": 2}))
-                while not standin.state.downloads:
-                    await anyio.sleep(0.02)
-                group.cancel_scope.cancel()  # the provider answered: both images are paid for
-    assert len(published(image_dir)) == 2
-    [logged] = [record.getMessage() for record in caplog.records if "cancelled" in record.getMessage()]
-    assert "made 2 of 2 image(s)" in logged

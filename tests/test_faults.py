@@ -221,23 +221,27 @@ async def test_progress_reports_each_phase(standin: RunningStandIn, settings: Se
     assert progress[-4:] == ["downloading 2 images", "downloaded 1/2", "downloaded 2/2", "saved"]
 
 
-async def test_a_call_cancelled_during_its_download_still_saves_the_paid_image_and_the_server_goes_on(
-    standin: RunningStandIn, settings: Settings, image_dir: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("batch_size", [1, 2])
+async def test_a_call_cancelled_during_its_download_still_saves_the_paid_images_and_the_server_goes_on(
+    standin: RunningStandIn, settings: Settings, image_dir: Path, caplog: pytest.LogCaptureFixture, batch_size: int
 ) -> None:
+    """Kolors makes a batch in one request: the log counts the images asked for, not the requests."""
     standin.state.faults.append(Fault(target="download", delay=0.5))
     caplog.set_level(logging.WARNING, logger="mcp_server_siliconflow_image")
+    arguments = {"prompt": "never mind", "batch_size": batch_size}
     async with Client(build_server(settings)) as client:
         with anyio.fail_after(CALL_SECONDS):
             async with anyio.create_task_group() as group:
-                group.start_soon(partial(client.call_tool, "generate_image", {"prompt": "never mind"}))
+                group.start_soon(partial(client.call_tool, "generate_image", arguments))
                 await wait_for(lambda: bool(standin.state.downloads), "the download")
-                group.cancel_scope.cancel()  # the provider answered: the image is paid for
-        [kept] = published(image_dir)  # whole, with its sidecar, no partial file
-        assert kept.read_bytes() == served(standin)[0]
-        assert any(str(kept) in record.getMessage() and "cancelled" in record.getMessage() for record in caplog.records)
+                group.cancel_scope.cancel()  # the provider answered: the images are paid for
+        kept = published(image_dir)  # each whole, with its sidecar, no partial file
+        assert sorted(path.read_bytes() for path in kept) == sorted(served(standin)) and len(kept) == batch_size
+        [logged] = [record.getMessage() for record in caplog.records if "cancelled" in record.getMessage()]
+        assert f"made {batch_size} of {batch_size} image(s)" in logged and all(str(path) in logged for path in kept)
         result = await client.call_tool("generate_image", {"prompt": "this one"})
     assert not result.is_error
-    assert len(published(image_dir)) == 2
+    assert len(published(image_dir)) == batch_size + 1
 
 
 async def test_cancel_while_the_provider_works_abandons_the_call(
